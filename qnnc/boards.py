@@ -1,0 +1,45 @@
+"""The board database: FPGA part, resources, default clock and FINN's name for each board.
+
+Sources for the resource counts:
+- Zynq-7000 (Z-7020): Xilinx DS190 "Zynq-7000 SoC Data Sheet: Overview", table 1/3
+  (53,200 LUT, 106,400 FF, 140 BRAM36 = 280 BRAM18, 220 DSP48E1).
+- Zynq UltraScale+ (ZU3EG, ZU7EV): Xilinx DS891 "Zynq UltraScale+ MPSoC Data Sheet: Overview",
+  table 2 (ZU3EG: 70,560 LUT, 141,120 FF, 216 BRAM36, 360 DSP; ZU7EV: 230,400 LUT,
+  460,800 FF, 312 BRAM36, 96 URAM, 1,728 DSP).
+- Board -> part and FINN board names: FINN's ``finn.util.basic.pynq_part_map`` and
+  ``alveo/zynq`` board lists (finn-plus 1.6.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Board:
+    name: str
+    finn_name: str
+    part: str
+    lut: int
+    ff: int
+    bram36: int
+    dsp: int
+    uram: int = 0
+    default_clock_mhz: float = 100.0
+
+    @property
+    def bram18(self) -> int:
+        return 2 * self.bram36
+
+
+BOARDS: dict[str, Board] = {
+    b.name: b
+    for b in (
+        Board("pynq-z2", "Pynq-Z2", "xc7z020clg400-1", lut=53200, ff=106400, bram36=140, dsp=220),
+        Board("pynq-z1", "Pynq-Z1", "xc7z020clg400-1", lut=53200, ff=106400, bram36=140, dsp=220),
+        Board("ultra96-v2", "Ultra96-V2", "xczu3eg-sbva484-1-i", lut=70560, ff=141120, bram36=216, dsp=360),
+        Board(
+            "zcu104", "ZCU104", "xczu7ev-ffvc1156-2-e", lut=230400, ff=460800, bram36=312, dsp=1728, uram=96
+        ),
+    )
+}

@@ -1,0 +1,360 @@
+"""AST -> validated ``Spec``. Every problem becomes a diagnostic; all are collected."""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from pydantic import BaseModel, ValidationError
+
+from qnnc.errors import Diagnostic, Source, Span, SpecError, did_you_mean, one_of
+from qnnc.spec import model as m
+from qnnc.spec.errors import from_validation_error
+from qnnc.spec.values import Located
+from qnnc.syntax import ast
+
+SECTIONS = ("network", "train", "target")
+LAYER_KINDS = ("linear", "conv2d", "maxpool", "flatten", "batchnorm", "act")
+POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride")}
+SYNONYMS = {
+    "dense": "linear", "fc": "linear", "quantlinear": "linear", "conv": "conv2d", "quantconv2d": "conv2d",
+    "bn": "batchnorm", "batchnorm1d": "batchnorm", "batchnorm2d": "batchnorm", "pool": "maxpool",
+    "maxpool2d": "maxpool", "relu": "act relu", "hardtanh": "act hardtanh", "sign": "act bipolar",
+}
+OUTPUTS = ("logits", "label", "top")
+AUTO_PREFIX = {"linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act"}
+POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten"}
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+QUANT_RE = re.compile(r"^(u?int)([1-9][0-9]*)$")
+
+
+def build_spec(module: ast.Module, source: Source) -> m.Spec:
+    """Validate a parsed module; raise ``SpecError`` with every diagnostic found."""
+    builder = _Builder(source)
+    spec = builder.build(module)
+    errors = [d for d in builder.diagnostics if d.is_error]
+    if errors or spec is None:
+        raise SpecError(builder.diagnostics, source)
+    return spec
+
+
+def _end_of_file(source: Source) -> Span:
+    last = max(1, len(source.lines))
+    return Span(last, 1, last, len(source.line(last)) + 1)
+
+
+class _Builder:
+    def __init__(self, source: Source):
+        self.source = source
+        self.loc = Located()
+        self.diagnostics = self.loc.diagnostics
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint))
+
+    def validate(self, cls: type[BaseModel], data: dict, where: str, span: Span):
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            known = [k for k in cls.model_fields if k not in ("span", "kind", "name")]
+            self.diagnostics.extend(from_validation_error(exc, where, self.loc.span_of, span, known))
+            return None
+
+    # ---- sections -----------------------------------------------------------------------
+    def build(self, module: ast.Module) -> m.Spec | None:
+        found: dict[str, ast.Section] = {}
+        for section in module.sections:
+            kind = "network" if isinstance(section, ast.Network) else section.kind
+            span = section.name_span if isinstance(section, ast.Network) else section.kind_span
+            if kind not in SECTIONS:
+                self.error("Q010", f"unknown section '{kind}'", span, did_you_mean(kind, SECTIONS) or one_of(SECTIONS))
+            elif kind in found:
+                self.error("Q011", f"a second '{kind}' section", span, f"a spec has one '{kind}' section; merge them")
+            else:
+                found[kind] = section
+        for kind in SECTIONS:
+            if kind not in found:
+                example = {"network": "network NAME { ... }", "train": "train { dataset: mnist }",
+                           "target": "target pynq-z2 { clock: 100 MHz }"}[kind]
+                self.error("Q012", f"the spec has no '{kind}' section", _end_of_file(self.source), f"add {example}")
+        network = self.network(found["network"]) if "network" in found else None
+        train = self.train(found["train"]) if "train" in found else None
+        target = self.target(found["target"]) if "target" in found else None
+        if network is None or train is None or target is None:
+            return None
+        return m.Spec(network=network, train=train, target=target, path=self.source.path)
+
+    def train(self, block: ast.Block) -> m.TrainSpec | None:
+        if block.label is not None:
+            self.error("Q015", "'train' takes no name", block.label_span, "write 'train { ... }'")
+        self._no_subblocks(block.entries, "train")
+        data = self.loc.entries(block.entries, ())
+        return self.validate(m.TrainSpec, {**data, "span": block.span}, "train", block.kind_span)
+
+    def target(self, block: ast.Block) -> m.TargetSpec | None:
+        data = self.loc.entries(block.entries, ())
+        if block.label is None:
+            self.error("Q016", "the target needs a board", block.kind_span, "write e.g. 'target pynq-z2 { ... }'")
+            return None
+        self.loc.spans[("board",)] = block.label_span
+        folds: dict = {}
+        for sub in block.entries:
+            if not isinstance(sub, ast.SubBlock):
+                continue
+            if sub.kind != "fold":
+                self.error("Q014", f"unknown group '{sub.kind}' in target", sub.span,
+                           did_you_mean(sub.kind, ["fold"]) or "only 'fold LAYER { ... }' groups are allowed")
+                continue
+            if sub.label in folds:
+                self.error("Q013", f"folding for '{sub.label}' is given twice", sub.label_span)
+                continue
+            path = ("folds", sub.label)
+            self.loc.spans[path] = sub.span
+            self._no_subblocks(sub.entries, f"fold {sub.label}")
+            folds[sub.label] = {**self.loc.entries(sub.entries, path), "span": sub.span}
+        data.update(board=block.label, folds=folds, span=block.span)
+        return self.validate(m.TargetSpec, data, "target", block.kind_span)
+
+    def _no_subblocks(self, entries, where: str) -> None:
+        for entry in entries:
+            if isinstance(entry, ast.SubBlock):
+                self.error("Q014", f"'{entry.kind} {entry.label} {{...}}' is not allowed in {where}", entry.span)
+
+    # ---- network ------------------------------------------------------------------------
+    def network(self, net: ast.Network) -> m.NetworkSpec | None:
+        self._check_name(net.name, net.name_span, "network")
+        inputs = [s for s in net.statements if isinstance(s, ast.InputStmt)]
+        defaults_stmts = [s for s in net.statements if isinstance(s, ast.DefaultsStmt)]
+        stmts = [s for s in net.statements if isinstance(s, ast.LayerStmt)]
+        for extra in inputs[1:]:
+            self.error("Q020", "a second 'input' statement", extra.span, "a network has one input")
+        for extra in defaults_stmts[1:]:
+            self.error("Q013", "a second 'defaults' statement", extra.span, "merge them into one")
+        if not inputs:
+            self.error("Q020", f"network '{net.name}' has no input", net.name_span,
+                       "add e.g. 'input uint8[1, 28, 28] scale 1/255 -> quant int8'")
+        if not stmts:
+            self.error("Q022", f"network '{net.name}' has no layers", net.name_span)
+        defaults = self.defaults(defaults_stmts[0]) if defaults_stmts else m.Defaults()
+        input_spec = self.input(inputs[0]) if inputs else None
+        layers, output = self.layers(stmts, defaults or m.Defaults())
+        if input_spec is None or layers is None or defaults is None:
+            return None
+        data = {"name": net.name, "input": input_spec, "layers": layers, "span": net.span}
+        if output is not None:
+            data["output"] = output
+        return self.validate(m.NetworkSpec, data, f"network {net.name}", net.name_span)
+
+    def defaults(self, stmt: ast.DefaultsStmt) -> m.Defaults | None:
+        self._no_subblocks(stmt.entries, "defaults")
+        data = self.loc.entries(stmt.entries, ("defaults",))
+        return self.validate(m.Defaults, data, "defaults", stmt.span)
+
+    def input(self, stmt: ast.InputStmt) -> m.InputSpec | None:
+        ok = True
+        if stmt.dtype not in ("uint8", "int8", "bipolar", "binary", "float32") and not QUANT_RE.match(stmt.dtype):
+            hint = did_you_mean(stmt.dtype, ["uint8", "int8", "bipolar", "float32"])
+            self.error("Q021", f"unknown input type '{stmt.dtype}'", stmt.dtype_span,
+                       hint or "expected uint8, int8, bipolar, float32, or intN/uintN")
+            ok = False
+        if stmt.quant is not None and not _is_quant_type(stmt.quant):
+            hint = did_you_mean(stmt.quant, ["bipolar", "int8", "uint8", "int4", "uint4", "int2", "uint2"])
+            self.error("Q021", f"unknown input quantizer '{stmt.quant}'", stmt.quant_span,
+                       hint or "expected bipolar, or intN / uintN with N from 2 to 8")
+            ok = False
+        if not stmt.shape or any(d < 1 for d in stmt.shape) or len(stmt.shape) not in (1, 3):
+            self.error("Q021", "the input shape must be [features] or [channels, height, width], all >= 1",
+                       stmt.span)
+            ok = False
+        if stmt.scale is not None and stmt.scale.value <= 0:
+            self.error("Q015", "the input scale must be positive", stmt.scale.span)
+            ok = False
+        if not ok:
+            return None
+        scale = stmt.scale.value if stmt.scale else 1.0
+        return m.InputSpec(dtype=stmt.dtype, shape=stmt.shape, scale=scale, quant=stmt.quant, span=stmt.span)
+
+    def layers(self, stmts: list[ast.LayerStmt], defaults: m.Defaults):
+        specs: list = []
+        ok = True
+        used = {s.head.name for s in stmts if isinstance(s.head, ast.OpHead) and s.head.name}
+        counters: dict[str, int] = {}
+        output = None
+        for i, stmt in enumerate(stmts):
+            is_last = i == len(stmts) - 1
+            if stmt.output is not None:
+                output = self.output(stmt.output, is_last)
+            statement_layers = self.statement(stmt, defaults, used, counters)
+            if statement_layers is None:
+                ok = False
+            else:
+                specs.extend(statement_layers)
+        self._check_duplicates(specs)
+        return (tuple(specs) if ok else None), output
+
+    def output(self, out: ast.Output, is_last: bool) -> m.OutputSpec | None:
+        if not is_last:
+            self.error("Q027", "only the last layer can name the network output", out.span,
+                       "move '-> ...' to the last layer")
+            return None
+        if out.kind not in OUTPUTS:
+            self.error("Q027", f"unknown output '{out.kind}'", out.span,
+                       did_you_mean(out.kind, OUTPUTS) or "expected logits, label or top K")
+            return None
+        if out.kind == "top" and (out.k is None or not out.k.is_int or out.k.value < 1):
+            self.error("Q027", "'top' needs a whole number of labels", out.span, "write e.g. '-> top 3'")
+            return None
+        if out.kind != "top" and out.k is not None:
+            self.error("Q027", f"'{out.kind}' takes no number", out.k.span)
+            return None
+        return m.OutputSpec(kind=out.kind, k=int(out.k.value) if out.k else 1, span=out.span)
+
+    def statement(self, stmt: ast.LayerStmt, defaults: m.Defaults, used: set, counters: dict):
+        head_kind = _kind_of(stmt.head)
+        main = self.layer(stmt.head, None, defaults, stmt, used, counters)
+        layers = [main]
+        for post in stmt.postops:
+            kind = _kind_of(post)
+            if kind in ("linear", "conv2d"):
+                self.error("Q028", f"'{kind}' cannot follow with '+'", post.span,
+                           "start a new line for a layer with weights")
+                layers.append(None)
+                continue
+            parent = main.name if main is not None else None
+            layers.append(self.layer(post, parent, defaults, stmt, used, counters))
+        for mod in stmt.modifiers:
+            self.check_modifier(mod, head_kind)
+        return None if any(layer is None for layer in layers) else layers
+
+    def check_modifier(self, mod: ast.Modifier, kind: str) -> None:
+        if mod.kind in ("weights", "sparsity") and kind not in ("linear", "conv2d"):
+            self.error("Q026", f"'{mod.kind}' applies to linear and conv2d layers, not '{kind}'", mod.span)
+        if mod.kind == "sparsity" and mod.style not in (None, "structured", "unstructured"):
+            self.error("Q026", f"unknown sparsity style '{mod.style}'", mod.span,
+                       did_you_mean(mod.style, ["structured", "unstructured"]) or "expected structured or unstructured")
+
+    def layer(self, head: ast.Head, parent, defaults, stmt: ast.LayerStmt, used: set, counters: dict):
+        kind = _kind_of(head)
+        if kind not in LAYER_KINDS:
+            hint = f"did you mean '{SYNONYMS[kind.lower()]}'?" if kind.lower() in SYNONYMS else None
+            self.error("Q022", f"unknown layer '{kind}'", head.kind_span,
+                       hint or did_you_mean(kind, LAYER_KINDS) or one_of(LAYER_KINDS))
+            return None
+        name = self._layer_name(head, kind, parent, used, counters)
+        if name is None:
+            return None
+        data: dict = {"name": name, "kind": kind, "span": head.span}
+        path = ("layers", name)
+        self.loc.spans[path] = head.span
+        if isinstance(head, ast.ActHead):
+            data.update(self._act_fields(head, stmt, defaults))
+        else:
+            if not self._args(head, kind, data, path):
+                return None
+            if kind in ("linear", "conv2d"):
+                data.setdefault("weights", defaults.weights)
+                self._apply_modifiers(stmt, data, path)
+        if data.get("func") == "bipolar" and data.get("bits") not in (None, 1):
+            self.error("Q044", f"a bipolar activation has 1 bit, not {data['bits']}", head.span,
+                       "use 'act hardtanh N bit' for a signed N-bit activation")
+            return None
+        if data.get("func") == "bipolar":
+            data["bits"] = 1
+        where = f"layer '{name}'"
+        return self.validate(m.LAYER_MODELS[kind], data, where, head.span)
+
+    def _layer_name(self, head, kind, parent, used, counters):
+        if isinstance(head, ast.OpHead) and head.name is not None:
+            return head.name if self._check_name(head.name, head.name_span, "layer") else None
+        if parent is not None:
+            base = f"{parent}_{POSTOP_SUFFIX.get(kind, kind)}"
+        else:
+            base = AUTO_PREFIX[kind]
+        n = counters.get(base, 0)
+        while (candidate := f"{base}{n}" if parent is None else (base if n == 0 else f"{base}{n}")) in used:
+            n += 1
+        counters[base] = n + 1
+        used.add(candidate)
+        return candidate
+
+    def _act_fields(self, head: ast.ActHead, stmt: ast.LayerStmt, defaults: m.Defaults) -> dict:
+        fields: dict = {"func": head.func}
+        if head.bits is not None:
+            fields["bits"] = int(head.bits.value) if head.bits.is_int else head.bits.value
+            self.loc.spans[("layers", "?", "bits")] = head.bits.span
+        else:
+            acts = [mod for mod in stmt.modifiers if mod.kind == "acts"]
+            fields["bits"] = int(acts[-1].value.value) if acts else defaults.acts
+        return fields
+
+    def _args(self, head: ast.OpHead, kind: str, data: dict, path) -> bool:
+        positional = POSITIONAL.get(kind, ())
+        ok = True
+        for i, arg in enumerate(head.args or ()):
+            if arg.key is None:
+                if i >= len(positional):
+                    self.error("Q023", f"too many arguments for '{kind}'", arg.span,
+                               f"'{kind}' takes {_describe_positional(kind, positional)}")
+                    ok = False
+                    continue
+                key = positional[i]
+            else:
+                key = arg.key
+            if key in ("name", "kind", "span"):
+                self.error("Q014", f"unknown option '{key}' in layer", arg.span)
+                ok = False
+                continue
+            if key in data:
+                self.error("Q013", f"'{key}' is given twice", arg.span)
+                ok = False
+                continue
+            self.loc.spans[path + (key,)] = arg.span
+            data[key] = self.loc.value(arg.value, path + (key,))
+        return ok
+
+    def _apply_modifiers(self, stmt: ast.LayerStmt, data: dict, path) -> None:
+        for mod in stmt.modifiers:
+            if mod.kind == "weights":
+                data["weights"] = int(mod.value.value) if mod.value.is_int else mod.value.value
+                self.loc.spans[path + ("weights",)] = mod.span
+            elif mod.kind == "sparsity":
+                data["sparsity"] = mod.value.value / 100.0
+                if mod.style in ("structured", "unstructured"):
+                    data["sparsity_style"] = mod.style
+                self.loc.spans[path + ("sparsity",)] = mod.span
+
+    def _check_name(self, name: str, span: Span, what: str) -> bool:
+        if not NAME_RE.match(name) or keyword.iskeyword(name):
+            self.error("Q024", f"'{name}' is not a valid {what} name", span,
+                       "use letters, digits and '_', starting with a letter (not a Python keyword)")
+            return False
+        return True
+
+    def _check_duplicates(self, layers) -> None:
+        seen: dict[str, m.LayerBase] = {}
+        for layer in layers:
+            if layer is None:
+                continue
+            if layer.name in seen:
+                first = seen[layer.name].span
+                self.error("Q025", f"layer name '{layer.name}' is used twice", layer.span,
+                           f"first used on line {first.line}; names must be unique")
+            else:
+                seen[layer.name] = layer
+
+
+def _kind_of(head: ast.Head) -> str:
+    return "act" if isinstance(head, ast.ActHead) else head.kind
+
+
+def _is_quant_type(name: str) -> bool:
+    if name == "bipolar":
+        return True
+    match = QUANT_RE.match(name)
+    return bool(match) and 2 <= int(match.group(2)) <= 8
+
+
+def _describe_positional(kind: str, positional: tuple[str, ...]) -> str:
+    if not positional:
+        return "no positional arguments"
+    return f"at most {len(positional)} positional argument(s): {', '.join(positional)}"

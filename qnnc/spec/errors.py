@@ -1,0 +1,49 @@
+"""Pydantic validation errors -> qnnc diagnostics with codes, spans and hints."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import ValidationError
+
+from qnnc.errors import Diagnostic, Span, did_you_mean, one_of
+
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def from_validation_error(
+    exc: ValidationError, where: str, span_of, default: Span, known_keys=()
+) -> list[Diagnostic]:
+    """One diagnostic per pydantic error. ``where`` names the block ('train', 'layer fc0')."""
+    out = []
+    for err in exc.errors():
+        loc = tuple(str(p) for p in err["loc"])
+        key = loc[-1] if loc else where
+        span = span_of(loc, default)
+        out.append(_one(err, key, where, span, known_keys))
+    return out
+
+
+def _one(err: dict, key: str, where: str, span: Span, known_keys) -> Diagnostic:
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return Diagnostic(
+            "Q014", f"unknown option '{key}' in {where}", span,
+            hint=did_you_mean(key, known_keys) or one_of(known_keys),
+        )
+    if kind == "missing":
+        return Diagnostic("Q016", f"{where} needs '{key}'", span, hint=f"add '{key}: ...'")
+    if kind == "literal_error":
+        choices = _QUOTED.findall(err.get("ctx", {}).get("expected", ""))
+        found = err.get("input")
+        return Diagnostic(
+            "Q017", f"unknown {key} '{found}'", span,
+            hint=did_you_mean(str(found), choices) or one_of(choices),
+        )
+    if kind in ("int_from_float", "int_parsing", "int_type"):
+        return Diagnostic("Q015", f"'{key}' must be a whole number, found {err.get('input')!r}", span)
+    message = err["msg"]
+    message = message[0].lower() + message[1:]
+    if message.startswith("value error, "):
+        message = message[len("value error, "):]
+    return Diagnostic("Q015", f"invalid {key}: {message}", span)

@@ -1,0 +1,236 @@
+"""The typed spec: what a .qnn file means once parsed and validated.
+
+Every model documents its fields; every layer keeps the span of the text it came from so
+that later passes can point diagnostics at the spec.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+from qnnc.errors import NOWHERE, Span
+from qnnc.boards import BOARDS
+from qnnc.datasets_info import DATASETS
+
+BoardName = Literal[tuple(BOARDS)]  # type: ignore[valid-type]
+DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
+Bits = Annotated[int, Field(ge=1, le=8, description="bit-width; 1 means bipolar (+1/-1)")]
+
+FREQUENCY_UNITS = {"hz": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
+
+
+class Quantity(tuple):
+    """A number with a unit, as written in the spec (``100 MHz``)."""
+
+    def __new__(cls, value: float, unit: str):
+        return super().__new__(cls, (value, unit))
+
+
+class Percent(float):
+    """A percentage, stored as a fraction (``25%`` -> 0.25)."""
+
+
+def _to_mhz(value):
+    if isinstance(value, Quantity):
+        number, unit = value
+        if unit.lower() == "ns":
+            if number <= 0:
+                raise ValueError("a clock period must be positive")
+            return 1e3 / number
+        if unit.lower() not in FREQUENCY_UNITS:
+            raise ValueError(f"unknown unit '{unit}', expected MHz, kHz, GHz or ns")
+        return number * FREQUENCY_UNITS[unit.lower()]
+    return value
+
+
+def _to_fraction(value):
+    if isinstance(value, Percent):
+        return float(value)
+    if isinstance(value, (int, float)) and value > 1:
+        raise ValueError("write a share as a percentage, e.g. 80%")
+    return value
+
+
+def _to_bits(value):
+    if isinstance(value, Quantity):
+        number, unit = value
+        if unit not in ("bit", "bits"):
+            raise ValueError(f"expected a bit-width such as '2 bit', found unit '{unit}'")
+        return number
+    return value
+
+
+def _to_fps(value):
+    if value == "max":
+        return math.inf
+    return value
+
+
+Mhz = Annotated[float, BeforeValidator(_to_mhz), Field(gt=0, le=1000)]
+Fraction = Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, le=1)]
+BitsValue = Annotated[int, BeforeValidator(_to_bits), Field(ge=1, le=8)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class Located(Strict):
+    span: Span = Field(default=NOWHERE, exclude=True, description="where in the spec text")
+
+
+# ---- network ----------------------------------------------------------------------------
+class InputSpec(Located):
+    """The network input: raw data type, shape, scaling and input quantizer."""
+
+    dtype: str = Field(description="raw data type: uint8, int8, bipolar, float32, uintN, intN")
+    shape: tuple[int, ...] = Field(description="per-sample shape, channels first: [C, H, W] or [N]")
+    scale: float = Field(default=1.0, description="multiplier applied to raw values")
+    quant: str | None = Field(default=None, description="input quantizer: bipolar, intN or uintN")
+
+
+class Defaults(Strict):
+    weights: BitsValue = Field(default=8, description="default weight bit-width")
+    acts: BitsValue = Field(default=8, description="default activation bit-width")
+
+
+class LayerBase(Located):
+    name: str = Field(description="unique layer name (a Python identifier)")
+    sparsity: float = Field(default=0.0, ge=0.0, lt=1.0, description="share of neurons/channels pruned")
+    sparsity_style: Literal["structured", "unstructured"] = "structured"
+
+
+class Linear(LayerBase):
+    kind: Literal["linear"] = "linear"
+    out: int = Field(ge=1, description="output features")
+    bias: bool = Field(default=False, description="learn a bias")
+    weights: Bits = 8
+
+
+class Conv2d(LayerBase):
+    kind: Literal["conv2d"] = "conv2d"
+    out: int = Field(ge=1, description="output channels")
+    kernel: int = Field(default=3, ge=1, description="square kernel size")
+    stride: int = Field(default=1, ge=1)
+    padding: int = Field(default=0, ge=0)
+    bias: bool = False
+    weights: Bits = 8
+
+
+class MaxPool(LayerBase):
+    kind: Literal["maxpool"] = "maxpool"
+    kernel: int = Field(default=2, ge=1)
+    stride: int | None = Field(default=None, ge=1, description="defaults to the kernel size")
+
+
+class Flatten(LayerBase):
+    kind: Literal["flatten"] = "flatten"
+
+
+class BatchNorm(LayerBase):
+    kind: Literal["batchnorm"] = "batchnorm"
+
+
+class Act(LayerBase):
+    """A quantized activation: relu (unsigned), hardtanh and identity (signed), bipolar (sign)."""
+
+    kind: Literal["act"] = "act"
+    func: Literal["relu", "hardtanh", "bipolar", "identity"]
+    bits: Bits = 8
+
+
+Layer = Annotated[Union[Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act], Field(discriminator="kind")]
+LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act)}
+ACT_FUNCS = ("relu", "hardtanh", "bipolar", "identity")
+
+
+class OutputSpec(Located):
+    """What the accelerator returns: raw logits, the class label, or the top-k labels."""
+
+    kind: Literal["logits", "label", "top"] = "logits"
+    k: int = Field(default=1, ge=1)
+
+
+class NetworkSpec(Located):
+    name: str
+    input: InputSpec
+    layers: tuple[Layer, ...]
+    output: OutputSpec = OutputSpec()
+
+
+# ---- train ------------------------------------------------------------------------------
+class Optimizer(Strict):
+    name: Literal["adam", "adamw", "sgd"] = "adam"
+    lr: float = Field(default=1e-3, gt=0, le=10)
+    weight_decay: float = Field(default=0.0, ge=0)
+    momentum: float = Field(default=0.9, ge=0, lt=1, description="sgd only")
+
+
+class Schedule(Strict):
+    name: Literal["none", "cosine", "step", "onecycle"] = "none"
+    step_size: int = Field(default=10, ge=1, description="step: epochs between decays")
+    gamma: float = Field(default=0.1, gt=0, le=1, description="step: decay factor")
+
+
+def _call_to_dict(value):
+    """``adam`` -> {'name': 'adam'}; ``adam(lr=0.1)`` arrives already as a dict."""
+    return {"name": value} if isinstance(value, str) else value
+
+
+class TrainSpec(Located):
+    """The quantization-aware training recipe."""
+
+    dataset: DatasetName = Field(description="dataset name (see qnnc.datasets_info)")
+    epochs: int = Field(default=10, ge=1, le=100000)
+    batch: int = Field(default=128, ge=1, le=65536)
+    optimizer: Annotated[Optimizer, BeforeValidator(_call_to_dict)] = Optimizer()
+    schedule: Annotated[Schedule, BeforeValidator(_call_to_dict)] = Schedule()
+    seed: int = Field(default=0, ge=0)
+    samples: int | None = Field(default=None, ge=1, description="train on the first N samples only")
+    finetune: int = Field(default=1, ge=0, description="epochs of fine-tuning after pruning")
+
+
+# ---- target -----------------------------------------------------------------------------
+class Fold(Located):
+    """FINN folding for one layer, as in FINN's folding config JSON."""
+
+    pe: int | None = Field(default=None, ge=1, description="processing elements (output parallelism)")
+    simd: int | None = Field(default=None, ge=1, description="SIMD lanes (input parallelism)")
+    ram_style: Literal["auto", "block", "distributed", "ultra"] | None = None
+    resType: Literal["auto", "lut", "dsp"] | None = None  # noqa: N815 - FINN's own key
+    mem_mode: Literal["internal_embedded", "internal_decoupled", "external"] | None = None
+
+
+class TargetSpec(Located):
+    """The board, clock, throughput goal and optional folding."""
+
+    board: BoardName
+    clock: Mhz | None = Field(default=None, description="clock in MHz; the board's default if unset")
+    fps: Annotated[float, BeforeValidator(_to_fps), Field(gt=0)] = Field(
+        default=math.inf, description="throughput goal in frames/s, or max"
+    )
+    max_lut: Fraction = Field(default=0.8, description="utilization cap for LUTs")
+    max_bram: Fraction = Field(default=0.9, description="utilization cap for BRAM")
+    max_dsp: Fraction = Field(default=0.9, description="utilization cap for DSPs")
+    folds: dict[str, Fold] = Field(default_factory=dict)
+
+    @field_validator("fps", mode="before")
+    @classmethod
+    def _fps(cls, value):
+        return _to_fps(value)
+
+    @property
+    def clock_mhz(self) -> float:
+        return self.clock if self.clock is not None else BOARDS[self.board].default_clock_mhz
+
+
+class Spec(Strict):
+    """A whole validated .qnn spec."""
+
+    network: NetworkSpec
+    train: TrainSpec
+    target: TargetSpec
+    path: str = Field(default="<spec>", exclude=True)

@@ -1,0 +1,306 @@
+"""Parse .qnn text into the typed AST. Lark errors are turned into ``SpecError`` here, at the
+boundary, so no Lark exception ever reaches a caller."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError
+from qnnc.syntax import ast
+
+_GRAMMAR_DIRS = (
+    Path(__file__).resolve().parent.parent / "_grammar",  # installed wheel
+    Path(__file__).resolve().parents[2] / "grammar",  # source checkout / editable install
+)
+
+_TOKEN_NAMES = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a string",
+    "BIT": "'bit'",
+    "_NL": "end of line",
+    "$END": "end of file",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "COLON": "':'",
+    "SEMICOLON": "';'",
+    "EQUAL": "'='",
+    "PLUS": "'+'",
+    "PERCENT": "'%'",
+    "SLASH": "'/'",
+    "__ANON_0": "'->'",
+}
+
+
+def grammar_path() -> Path:
+    for folder in _GRAMMAR_DIRS:
+        if (folder / "qnn.lark").is_file():
+            return folder / "qnn.lark"
+    raise InternalError("grammar file qnn.lark not found next to the qnnc package")
+
+
+class NewlinePostLex:
+    """Newlines end statements, except inside (...) and [...], where they are dropped.
+    Runs of newlines (around comment lines) are folded into one."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream):
+        depth = 0
+        last_nl = False
+        for tok in stream:
+            if tok.type in ("LPAR", "LSQB"):
+                depth += 1
+            elif tok.type in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            if tok.type == "_NL":
+                if depth or last_nl:
+                    continue
+                last_nl = True
+            else:
+                last_nl = False
+            yield tok
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        postlex=NewlinePostLex(),
+        propagate_positions=True,
+        maybe_placeholders=False,
+        cache=False,
+    )
+
+
+def parse(text: str, path: str = "<spec>") -> ast.Module:
+    """Parse spec text into an AST, or raise ``SpecError`` with a syntax diagnostic."""
+    source = Source(text, path)
+    comments: list[tuple[int, str]] = []
+    try:
+        tree = _parser().parse(text + "\n", on_error=None)
+        module = _ToAst().transform(tree)
+    except UnexpectedInput as exc:
+        raise SpecError([_syntax_diagnostic(exc, source)], source) from None
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, SpecError):
+            raise SpecError(exc.orig_exc.diagnostics, source) from None
+        raise InternalError(f"AST construction failed: {exc.orig_exc!r}") from exc
+    comments = _comments(text)
+    return ast.Module(module.sections, tuple(comments))
+
+
+def _comments(text: str) -> list[tuple[int, str]]:
+    """(line, text) of every comment, found with the lexer so '#' in strings is not one."""
+    lexer = _parser().lex(text + "\n", dont_ignore=True)
+    out = []
+    try:
+        for tok in lexer:
+            if tok.type == "COMMENT":
+                out.append((tok.line, tok.value.rstrip()))
+    except UnexpectedInput:  # pragma: no cover - text already parsed
+        pass
+    return out
+
+
+def _describe(token_type: str) -> str:
+    if token_type in _TOKEN_NAMES:
+        return _TOKEN_NAMES[token_type]
+    if token_type.isupper():
+        return f"'{token_type.lower()}'"
+    return token_type
+
+
+def _expected_hint(expected) -> str | None:
+    names = sorted({_describe(t) for t in expected if not t.startswith("__ANON") or t in _TOKEN_NAMES})
+    if not names:
+        return None
+    if len(names) > 8:
+        names = names[:8] + ["..."]
+    return "expected " + ", ".join(names)
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
+    line, col = exc.line or 1, exc.column or 1
+    if isinstance(exc, UnexpectedCharacters):
+        char = source.line(line)[col - 1 : col] or "?"
+        return Diagnostic("Q001", f"unexpected character '{char}'", Span(line, col, line, col + 1))
+    if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
+        last = max(1, len(source.lines))
+        end_col = len(source.line(last)) + 1
+        return Diagnostic(
+            "Q002",
+            "unexpected end of file",
+            Span(last, end_col, last, end_col + 1),
+            hint=_expected_hint(getattr(exc, "expected", ())) or "is a '}' missing?",
+        )
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    if tok.type == "_NL":
+        end = len(source.line(line)) + 1
+        text = "unexpected end of line"
+        span = Span(line, end, line, end + 1)
+        line_text = source.line(line)
+        span = Span(line, len(line_text) + 1, line, len(line_text) + 2)
+    else:
+        text = f"unexpected {_describe(tok.type)} '{tok.value}'" if tok.type in _TOKEN_NAMES else f"unexpected '{tok.value}'"
+        span = Span.from_token(tok)
+    return Diagnostic("Q001", text, span, hint=_expected_hint(exc.expected))
+
+
+def _int(tok: Token) -> int:
+    text = str(tok)
+    if not text.isdigit():
+        raise SpecError([Diagnostic("Q003", f"expected a whole number, found '{text}'", Span.from_token(tok))])
+    return int(text)
+
+
+def _number(tok: Token) -> ast.Number:
+    return ast.Number(str(tok), float(tok), Span.from_token(tok))
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Parse tree -> AST nodes, one method per grammar rule."""
+
+    def start(self, meta, children):
+        return ast.Module(tuple(children))
+
+    def network(self, meta, children):
+        name, *stmts = children
+        return ast.Network(str(name), tuple(stmts), Span.from_meta(meta), Span.from_token(name))
+
+    def input_stmt(self, meta, children):
+        dtype, shape, *rest = children
+        scale = next((c for c in rest if isinstance(c, ast.Number)), None)
+        quant = next((c for c in rest if isinstance(c, Token)), None)
+        return ast.InputStmt(
+            str(dtype),
+            shape,
+            scale,
+            str(quant) if quant else None,
+            Span.from_meta(meta),
+            Span.from_token(dtype),
+            Span.from_token(quant) if quant else None,
+        )
+
+    def shape(self, meta, children):
+        return tuple(_int(tok) for tok in children)
+
+    def input_scale(self, meta, children):
+        return children[0]
+
+    def input_quant(self, meta, children):
+        return children[0]
+
+    def defaults_stmt(self, meta, children):
+        return ast.DefaultsStmt(tuple(children), Span.from_meta(meta))
+
+    def layer(self, meta, children):
+        head, *rest = children
+        mods = tuple(c for c in rest if isinstance(c, ast.Modifier))
+        posts = tuple(c for c in rest if isinstance(c, (ast.OpHead, ast.ActHead)))
+        out = next((c for c in rest if isinstance(c, ast.Output)), None)
+        return ast.LayerStmt(head, mods, posts, out, Span.from_meta(meta))
+
+    def postop(self, meta, children):
+        return children[0]
+
+    def op_head(self, meta, children):
+        kind = children[0]
+        name = next((c for c in children[1:] if isinstance(c, Token)), None)
+        args = next((c for c in children[1:] if isinstance(c, tuple)), None)
+        return ast.OpHead(
+            str(kind),
+            str(name) if name else None,
+            args,
+            Span.from_meta(meta),
+            Span.from_token(kind),
+            Span.from_token(name) if name else None,
+        )
+
+    def act_head(self, meta, children):
+        func, *bits = children
+        return ast.ActHead(str(func), bits[0] if bits else None, Span.from_meta(meta), Span.from_token(func))
+
+    def sparsity_mod(self, meta, children):
+        pct, *style = children
+        return ast.Modifier("sparsity", pct.number, str(style[0]) if style else None, Span.from_meta(meta))
+
+    def weights_mod(self, meta, children):
+        return ast.Modifier("weights", children[0], None, Span.from_meta(meta))
+
+    def acts_mod(self, meta, children):
+        return ast.Modifier("acts", children[0], None, Span.from_meta(meta))
+
+    def output(self, meta, children):
+        kind, *k = children
+        return ast.Output(str(kind), _number(k[0]) if k else None, Span.from_meta(meta))
+
+    def bits(self, meta, children):
+        return _number(children[0])
+
+    def block(self, meta, children):
+        names = [c for c in children if isinstance(c, Token)]
+        entries = tuple(c for c in children if not isinstance(c, Token))
+        kind, label = names[0], names[1] if len(names) > 1 else None
+        return ast.Block(
+            str(kind),
+            str(label) if label else None,
+            entries,
+            Span.from_meta(meta),
+            Span.from_token(kind),
+            Span.from_token(label) if label else None,
+        )
+
+    def setting(self, meta, children):
+        key, value = children
+        return ast.Setting(str(key), value, Span.from_meta(meta), Span.from_token(key))
+
+    def subblock(self, meta, children):
+        kind, label, *entries = children
+        return ast.SubBlock(str(kind), str(label), tuple(entries), Span.from_meta(meta), Span.from_token(label))
+
+    def quantity(self, meta, children):
+        number, unit = children
+        return ast.Quantity(number, str(unit), Span.from_meta(meta))
+
+    def percent(self, meta, children):
+        return ast.Percent(children[0], Span.from_meta(meta))
+
+    def call(self, meta, children):
+        name, *args = children
+        return ast.Call(str(name), args[0] if args else None, Span.from_meta(meta))
+
+    def list(self, meta, children):
+        return ast.List(tuple(children), Span.from_meta(meta))
+
+    def string(self, meta, children):
+        return ast.String(str(children[0])[1:-1], Span.from_meta(meta))
+
+    def args(self, meta, children):
+        return tuple(children)
+
+    def arg(self, meta, children):
+        if len(children) == 2:
+            return ast.Arg(str(children[0]), children[1], Span.from_meta(meta))
+        return ast.Arg(None, children[0], Span.from_meta(meta))
+
+    def number(self, meta, children):
+        if len(children) == 1:
+            return _number(children[0])
+        num, den = children
+        if float(den) == 0:
+            raise SpecError([Diagnostic("Q004", "division by zero", Span.from_meta(meta))])
+        return ast.Number(f"{num}/{den}", float(num) / float(den), Span.from_meta(meta))
