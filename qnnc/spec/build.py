@@ -52,13 +52,19 @@ class _Builder:
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(code, message, span, hint))
 
-    def validate(self, cls: type[BaseModel], data: dict, where: str, span: Span):
+    def validate(self, cls: type[BaseModel], data: dict, where: str, span: Span, path: tuple = ()):
+        if "field_spans" in cls.model_fields:
+            data = {**data, "field_spans": self._field_spans(path)}
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            known = [k for k in cls.model_fields if k not in ("span", "kind", "name")]
+            known = [k for k in cls.model_fields if k not in ("span", "field_spans", "kind", "name")]
             self.diagnostics.extend(from_validation_error(exc, where, self.loc.span_of, span, known))
             return None
+
+    def _field_spans(self, path: tuple) -> dict[str, Span]:
+        n = len(path)
+        return {k[n]: s for k, s in self.loc.spans.items() if len(k) == n + 1 and k[:n] == path}
 
     # ---- sections -----------------------------------------------------------------------
     def build(self, module: ast.Module) -> m.Spec | None:
@@ -111,7 +117,8 @@ class _Builder:
             path = ("folds", sub.label)
             self.loc.spans[path] = sub.span
             self._no_subblocks(sub.entries, f"fold {sub.label}")
-            folds[sub.label] = {**self.loc.entries(sub.entries, path), "span": sub.span}
+            entries = self.loc.entries(sub.entries, path)
+            folds[sub.label] = {**entries, "span": sub.span, "field_spans": self._field_spans(path)}
         data.update(board=block.label, folds=folds, span=block.span)
         return self.validate(m.TargetSpec, data, "target", block.kind_span)
 
@@ -247,21 +254,22 @@ class _Builder:
         path = ("layers", name)
         self.loc.spans[path] = head.span
         if isinstance(head, ast.ActHead):
-            data.update(self._act_fields(head, stmt, defaults))
+            data.update(self._act_fields(head, stmt, defaults, path))
         else:
             if not self._args(head, kind, data, path):
                 return None
             if kind in ("linear", "conv2d"):
                 data.setdefault("weights", defaults.weights)
                 self._apply_modifiers(stmt, data, path)
-        if data.get("func") == "bipolar" and data.get("bits") not in (None, 1):
-            self.error("Q044", f"a bipolar activation has 1 bit, not {data['bits']}", head.span,
-                       "use 'act hardtanh N bit' for a signed N-bit activation")
-            return None
         if data.get("func") == "bipolar":
+            explicit = head.bits.value if isinstance(head, ast.ActHead) and head.bits is not None else 1
+            if explicit != 1:
+                self.error("Q044", f"a bipolar activation has 1 bit, not {head.bits.text}", head.span,
+                           "use 'act hardtanh N bit' for a signed N-bit activation")
+                return None
             data["bits"] = 1
         where = f"layer '{name}'"
-        return self.validate(m.LAYER_MODELS[kind], data, where, head.span)
+        return self.validate(m.LAYER_MODELS[kind], data, where, head.span, path)
 
     def _layer_name(self, head, kind, parent, used, counters):
         if isinstance(head, ast.OpHead) and head.name is not None:
@@ -277,11 +285,11 @@ class _Builder:
         used.add(candidate)
         return candidate
 
-    def _act_fields(self, head: ast.ActHead, stmt: ast.LayerStmt, defaults: m.Defaults) -> dict:
+    def _act_fields(self, head: ast.ActHead, stmt: ast.LayerStmt, defaults: m.Defaults, path) -> dict:
         fields: dict = {"func": head.func}
         if head.bits is not None:
             fields["bits"] = int(head.bits.value) if head.bits.is_int else head.bits.value
-            self.loc.spans[("layers", "?", "bits")] = head.bits.span
+            self.loc.spans[path + ("bits",)] = head.bits.span
         else:
             acts = [mod for mod in stmt.modifiers if mod.kind == "acts"]
             fields["bits"] = int(acts[-1].value.value) if acts else defaults.acts

@@ -75,11 +75,16 @@ BitsValue = Annotated[int, BeforeValidator(_to_bits), Field(ge=1, le=8)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True, ser_json_inf_nan="constants")
 
 
 class Located(Strict):
     span: Span = Field(default=NOWHERE, exclude=True, description="where in the spec text")
+    field_spans: dict[str, Span] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def span_of(self, field: str) -> Span:
+        """Where ``field`` was written, or the whole node if it was not written."""
+        return self.field_spans.get(field, self.span)
 
 
 # ---- network ----------------------------------------------------------------------------
@@ -103,21 +108,30 @@ class LayerBase(Located):
     sparsity_style: Literal["structured", "unstructured"] = "structured"
 
 
-class Linear(LayerBase):
-    kind: Literal["linear"] = "linear"
-    out: int = Field(ge=1, description="output features")
+class WeightLayer(LayerBase):
+    """A layer with weights, which FINN maps to a matrix-vector unit (MVAU)."""
+
+    out: int = Field(ge=1, description="output features or channels")
     bias: bool = Field(default=False, description="learn a bias")
     weights: Bits = 8
 
+    @property
+    def kept(self) -> int:
+        """Output units left after structured pruning: these are what the hardware has."""
+        if self.sparsity_style != "structured":
+            return self.out
+        return max(1, self.out - int(self.out * self.sparsity + 1e-9))
 
-class Conv2d(LayerBase):
+
+class Linear(WeightLayer):
+    kind: Literal["linear"] = "linear"
+
+
+class Conv2d(WeightLayer):
     kind: Literal["conv2d"] = "conv2d"
-    out: int = Field(ge=1, description="output channels")
     kernel: int = Field(default=3, ge=1, description="square kernel size")
     stride: int = Field(default=1, ge=1)
     padding: int = Field(default=0, ge=0)
-    bias: bool = False
-    weights: Bits = 8
 
 
 class MaxPool(LayerBase):

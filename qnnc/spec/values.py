@@ -7,6 +7,7 @@ from qnnc.spec.model import Percent, Quantity
 from qnnc.syntax import ast
 
 Path = tuple[str, ...]
+RESERVED = frozenset({"span", "field_spans", "board", "folds", "kind", "name"})  # set by the builder
 
 
 class Located:
@@ -31,6 +32,9 @@ class Located:
             if not isinstance(entry, ast.Setting):
                 continue
             key_path = path + (entry.key,)
+            if entry.key in RESERVED:
+                self.diagnostics.append(Diagnostic("Q014", f"unknown option '{entry.key}'", entry.key_span))
+                continue
             if entry.key in out:
                 first = self.spans[key_path]
                 self.diagnostics.append(

@@ -151,10 +151,9 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
         end = len(source.line(line)) + 1
         text = "unexpected end of line"
         span = Span(line, end, line, end + 1)
-        line_text = source.line(line)
-        span = Span(line, len(line_text) + 1, line, len(line_text) + 2)
     else:
-        text = f"unexpected {_describe(tok.type)} '{tok.value}'" if tok.type in _TOKEN_NAMES else f"unexpected '{tok.value}'"
+        kind = {"NAME": "name ", "NUMBER": "number ", "STRING": "string "}.get(tok.type, "")
+        text = f"unexpected {kind}'{tok.value}'"
         span = Span.from_token(tok)
     return Diagnostic("Q001", text, span, hint=_expected_hint(exc.expected))
 

@@ -1,0 +1,3 @@
+from qnnc.cli import entry_point
+
+entry_point()

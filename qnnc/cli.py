@@ -1,0 +1,142 @@
+"""The ``qnnc`` command line: a thin layer over the compiler. Exit codes: 0 clean (warnings
+allowed), 1 errors in a spec or a failed build, 2 usage error, 3 internal compiler error.
+
+Importing this module stays light: commands that need torch, brevitas or FINN import them
+inside their own handler, so ``qnnc lint`` and ``qnnc fmt`` never load them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from pathlib import Path
+from typing import Sequence
+
+from qnnc import __version__
+from qnnc.errors import InternalError, QnncError, Source, SpecError
+
+EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class UsageError(QnncError):
+    """The command line itself is wrong (missing file, bad option)."""
+
+
+def _read(path: str) -> Source:
+    if path == "-":
+        return Source(sys.stdin.read(), "<stdin>")
+    try:
+        return Source(Path(path).read_text(encoding="utf-8"), path)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
+
+
+# ---- lint -------------------------------------------------------------------------------
+def cmd_lint(args: argparse.Namespace) -> int:
+    from qnnc.compiler import Compilation
+    from qnnc.diagnostics import render_json, render_text, summary
+
+    results = []
+    for path in args.files:
+        source = _read(path)
+        results.append((source, Compilation(source).diagnostics()))
+    n_err = sum(d.is_error for _, diags in results for d in diags)
+    n_warn = sum(not d.is_error for _, diags in results for d in diags)
+    if args.format == "json":
+        print(render_json(results))
+    else:
+        for source, diags in results:
+            if diags:
+                print(render_text(diags, source))
+        if n_err or n_warn or not args.quiet:
+            print(summary(n_err, n_warn, len(results)))
+    return EXIT_ERRORS if n_err else EXIT_OK
+
+
+# ---- fmt --------------------------------------------------------------------------------
+def cmd_fmt(args: argparse.Namespace) -> int:
+    from qnnc.diagnostics import render_text
+    from qnnc.syntax.format import format_module
+    from qnnc.syntax.parser import parse
+
+    status = EXIT_OK
+    for path in args.files:
+        source = _read(path)
+        try:
+            formatted = format_module(parse(source.text, source.path), source)
+        except SpecError as exc:
+            print(render_text(exc.diagnostics, source))
+            status = EXIT_ERRORS
+            continue
+        if path == "-":
+            sys.stdout.write(formatted)
+        elif formatted != source.text:
+            if args.check:
+                print(f"would reformat {path}")
+                status = EXIT_ERRORS
+            else:
+                _write_atomic(Path(path), formatted)
+                print(f"reformatted {path}")
+    return status
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.qnnc-tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+# ---- parser and entry point -----------------------------------------------------------------
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qnnc", description="Compile .qnn specs into FINN accelerators.")
+    parser.add_argument("--version", action="version", version=f"qnnc {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    lint = sub.add_parser("lint", help="check specs for mistakes, without training")
+    lint.add_argument("files", nargs="+", metavar="SPEC", help="spec files ('-' for standard input)")
+    lint.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    lint.add_argument("-q", "--quiet", action="store_true", help="print nothing for clean specs")
+    lint.set_defaults(handler=cmd_lint)
+
+    fmt = sub.add_parser("fmt", help="rewrite specs in the canonical layout")
+    fmt.add_argument("files", nargs="+", metavar="SPEC", help="spec files ('-': read stdin, write stdout)")
+    fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
+    fmt.set_defaults(handler=cmd_fmt)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as exc:
+        print(f"qnnc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SpecError as exc:
+        from qnnc.diagnostics import render_text
+
+        print(render_text(exc.diagnostics, exc.source or Source("")), file=sys.stderr)
+        return EXIT_ERRORS
+    except InternalError as exc:
+        print(f"qnnc: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+    except QnncError as exc:
+        print(f"qnnc: error: {exc}", file=sys.stderr)
+        return EXIT_ERRORS
+    except KeyboardInterrupt:
+        print("qnnc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a report
+        print(f"qnnc: {InternalError(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+        if os.environ.get("QNNC_DEBUG"):
+            traceback.print_exc()
+        else:
+            print("(set QNNC_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def entry_point() -> None:
+    sys.exit(main())

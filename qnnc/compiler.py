@@ -1,0 +1,56 @@
+"""One compilation of one spec. Each phase is a cached property backed by a pure function,
+so a caller asks for what it needs (``lint`` asks for ``analysis``) and nothing more runs.
+
+This module imports nothing heavy: no torch, brevitas, onnx or finn.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from qnnc.errors import Diagnostic, Source, SpecError
+from qnnc.passes import analyze
+from qnnc.passes.facts import Facts
+from qnnc.spec.build import build_spec
+from qnnc.spec.model import Spec
+from qnnc.syntax import ast
+from qnnc.syntax.parser import parse
+
+
+class Compilation:
+    def __init__(self, source: Source):
+        self.source = source
+
+    @classmethod
+    def from_path(cls, path: str | Path) -> "Compilation":
+        text = Path(path).read_text(encoding="utf-8")
+        return cls(Source(text, str(path)))
+
+    @cached_property
+    def module(self) -> ast.Module:
+        return parse(self.source.text, self.source.path)
+
+    @cached_property
+    def spec(self) -> Spec:
+        return build_spec(self.module, self.source)
+
+    @cached_property
+    def _analysis(self) -> tuple[Facts, list[Diagnostic]]:
+        return analyze(self.spec)
+
+    @property
+    def facts(self) -> Facts:
+        """Facts from every pass; raises ``SpecError`` if any pass found an error."""
+        facts, diagnostics = self._analysis
+        if any(d.is_error for d in diagnostics):
+            raise SpecError(diagnostics, self.source)
+        return facts
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Every diagnostic for this spec, errors and warnings, sorted by position."""
+        try:
+            _, diagnostics = self._analysis
+        except SpecError as exc:
+            return exc.diagnostics
+        return sorted(diagnostics, key=lambda d: (d.span, d.code))

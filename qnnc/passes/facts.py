@@ -1,0 +1,31 @@
+"""What the passes learn about a spec, accumulated immutably."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class LayerShape:
+    """Per-sample tensor shapes around one layer; widths are after structured pruning."""
+
+    name: str
+    kind: str
+    inp: tuple[int, ...]
+    out: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Facts:
+    shapes: tuple[LayerShape, ...] | None = None
+    folding: dict | None = field(default=None, compare=False)
+
+    @property
+    def known(self) -> frozenset[str]:
+        return frozenset(k for k in ("shapes", "folding") if getattr(self, k) is not None)
+
+    def shape_of(self, name: str) -> LayerShape:
+        return next(s for s in self.shapes or () if s.name == name)
+
+    def with_(self, **changes) -> "Facts":
+        return replace(self, **changes)

@@ -1,0 +1,101 @@
+"""Will the network map completely onto FINN's hardware layers?
+
+FINN turns a quantized network into a chain of integer units: every matrix unit (MVAU)
+needs a quantized input, batchnorm and scaling are absorbed into the thresholds of the
+next quantized activation, and a class-label output becomes LabelSelect. This pass walks
+the layers tracking what kind of value flows between them and names the construct that
+would be left behind on the CPU.
+"""
+
+from __future__ import annotations
+
+from qnnc.errors import Diagnostic
+from qnnc.passes.facts import Facts
+from qnnc.spec import model as m
+
+QUANT, ACC, FLOAT = "quantized", "integer accumulator", "float"
+
+
+def input_state(inp: m.InputSpec) -> str:
+    return FLOAT if inp.dtype == "float32" and inp.quant is None else QUANT
+
+
+def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
+    net = spec.network
+    found: list[Diagnostic] = []
+    state = input_state(net.input)
+    if state == FLOAT:
+        found.append(Diagnostic(
+            "Q040", "the float32 input is not quantized; FINN needs an integer input", net.input.span,
+            hint="add an input quantizer, e.g. '-> quant int8', or read the data as uint8",
+        ))
+        state = QUANT  # reported once here, not again at the first layer
+    source = "the input"
+    for layer in net.layers:
+        state, diag = _step(layer, state, source)
+        if diag:
+            found.append(diag)
+        if not isinstance(layer, (m.Flatten,)):
+            source = f"'{layer.name}'"
+    found.extend(_check_output(net, state, facts))
+    return facts, found
+
+
+def _step(layer, state: str, source: str) -> tuple[str, Diagnostic | None]:
+    if isinstance(layer, m.WeightLayer):
+        if state != QUANT:
+            return ACC, Diagnostic(
+                "Q041", f"'{layer.name}' gets the {state} output of {source}; FINN's matrix units "
+                "need a quantized input", layer.span,
+                hint=f"put a quantized activation ('act ...') between {source} and '{layer.name}'",
+            )
+        return ACC, None
+    if isinstance(layer, m.BatchNorm):
+        return FLOAT, None
+    if isinstance(layer, m.Act):
+        return QUANT, None
+    if isinstance(layer, m.MaxPool) and state == FLOAT:
+        return FLOAT, Diagnostic(
+            "Q043", f"maxpool '{layer.name}' works on the float output of {source}", layer.span,
+            hint="pool after the quantized activation, as FINN's CNV does",
+        )
+    return state, None
+
+
+def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnostic]:
+    out = net.output
+    last = net.layers[-1]
+    width = facts.shapes[-1].out
+    if out.kind == "logits":
+        if state != QUANT:
+            return [Diagnostic(
+                "Q042", f"the {state} output of '{last.name}' would be left outside FINN's dataflow "
+                "partition", last.span,
+                hint="end with '-> label' (FINN's LabelSelect) or a quantized activation",
+            )]
+        return []
+    found = []
+    if isinstance(last, m.BatchNorm):
+        found.append(Diagnostic(
+            "Q042", f"batchnorm '{last.name}' before the label output does not map onto FINN's LabelSelect",
+            last.span, hint="remove it; a per-channel scale changes which label wins",
+        ))
+    weight = next((layer for layer in reversed(net.layers) if isinstance(layer, m.WeightLayer)), None)
+    if isinstance(last, m.WeightLayer) and weight is not None and weight.bias:
+        found.append(Diagnostic(
+            "Q042", f"the bias of '{weight.name}' before the label output would stay outside FINN's "
+            "dataflow partition", weight.span_of("bias"), hint="write bias=false on the last layer",
+        ))
+    classes = width[0] if len(width) == 1 else 0
+    if len(width) != 1:
+        found.append(Diagnostic("Q030", "a label output needs a flat last layer", out.span,
+                                hint="add 'flatten' and a linear layer"))
+    elif classes < 2:
+        found.append(Diagnostic(
+            "Q045", f"a label output needs at least 2 classes, but '{last.name}' has {classes} output",
+            out.span, hint="for a two-class problem with one output, end with 'act bipolar' instead",
+        ))
+    elif out.k > classes:
+        found.append(Diagnostic("Q046", f"top {out.k} of only {classes} classes", out.span,
+                                hint=f"use at most top {classes}"))
+    return found
