@@ -11,8 +11,8 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from qnnc import __version__
 from qnnc.errors import InternalError, QnncError, Source, SpecError

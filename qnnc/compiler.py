@@ -23,7 +23,7 @@ class Compilation:
         self.source = source
 
     @classmethod
-    def from_path(cls, path: str | Path) -> "Compilation":
+    def from_path(cls, path: str | Path) -> Compilation:
         text = Path(path).read_text(encoding="utf-8")
         return cls(Source(text, str(path)))
 

@@ -9,8 +9,9 @@ escapes is an ``InternalError``: a bug in qnnc, never the user's fault.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -25,14 +26,14 @@ class Span:
     end_col: int
 
     @classmethod
-    def from_meta(cls, meta) -> "Span":
+    def from_meta(cls, meta) -> Span:
         return cls(meta.line, meta.column, meta.end_line, meta.end_column)
 
     @classmethod
-    def from_token(cls, tok) -> "Span":
+    def from_token(cls, tok) -> Span:
         return cls(tok.line, tok.column, tok.end_line, tok.end_column)
 
-    def to(self, other: "Span") -> "Span":
+    def to(self, other: Span) -> Span:
         """The span from the start of this one to the end of ``other``."""
         return Span(self.line, self.col, other.end_line, other.end_col)
 
@@ -60,7 +61,7 @@ class QnncError(Exception):
 class SpecError(QnncError):
     """One or more mistakes in a spec. Always carries diagnostics, never a traceback."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic], source: "Source | None" = None):
+    def __init__(self, diagnostics: Iterable[Diagnostic], source: Source | None = None):
         self.diagnostics = sorted(diagnostics, key=lambda d: (d.span, d.code))
         self.source = source
         first = self.diagnostics[0] if self.diagnostics else None

@@ -7,12 +7,12 @@ the passes that provide what it needs. Passes never change the spec.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from qnnc.errors import Diagnostic
-from qnnc.passes.facts import Facts
 from qnnc.passes import dataset, folding, quant, shapes, sparsity
+from qnnc.passes.facts import Facts
 from qnnc.spec.model import Spec
 
 PassFn = Callable[[Spec, Facts], tuple[Facts, list[Diagnostic]]]

@@ -27,5 +27,5 @@ class Facts:
     def shape_of(self, name: str) -> LayerShape:
         return next(s for s in self.shapes or () if s.name == name)
 
-    def with_(self, **changes) -> "Facts":
+    def with_(self, **changes) -> Facts:
         return replace(self, **changes)

@@ -22,7 +22,9 @@ SYNONYMS = {
     "maxpool2d": "maxpool", "relu": "act relu", "hardtanh": "act hardtanh", "sign": "act bipolar",
 }
 OUTPUTS = ("logits", "label", "top")
-AUTO_PREFIX = {"linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act"}
+AUTO_PREFIX = {
+    "linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act",
+}
 POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 QUANT_RE = re.compile(r"^(u?int)([1-9][0-9]*)$")

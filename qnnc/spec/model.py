@@ -7,13 +7,13 @@ that later passes can point diagnostics at the spec.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from qnnc.errors import NOWHERE, Span
 from qnnc.boards import BOARDS
 from qnnc.datasets_info import DATASETS
+from qnnc.errors import NOWHERE, Span
 
 BoardName = Literal[tuple(BOARDS)]  # type: ignore[valid-type]
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
@@ -156,7 +156,7 @@ class Act(LayerBase):
     bits: Bits = 8
 
 
-Layer = Annotated[Union[Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act], Field(discriminator="kind")]
+Layer = Annotated[Linear | Conv2d | MaxPool | Flatten | BatchNorm | Act, Field(discriminator="kind")]
 LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act)}
 ACT_FUNCS = ("relu", "hardtanh", "bipolar", "identity")
 

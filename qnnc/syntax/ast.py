@@ -7,7 +7,6 @@ mean the same thing compare equal (this is what ``qnnc fmt`` must preserve).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from qnnc.errors import NOWHERE, Span
 
@@ -51,13 +50,13 @@ class Call:
     """A name with optional arguments: ``mnist``, ``adam(lr=0.02)``."""
 
     name: str
-    args: tuple["Arg", ...] | None
+    args: tuple[Arg, ...] | None
     span: Span = _pos()
 
 
 @dataclass(frozen=True)
 class List:
-    items: tuple["Value", ...]
+    items: tuple[Value, ...]
     span: Span = _pos()
 
 
@@ -67,7 +66,7 @@ class String:
     span: Span = _pos()
 
 
-Value = Union[Number, Quantity, Percent, Call, List, String]
+Value = Number | Quantity | Percent | Call | List | String
 
 
 @dataclass(frozen=True)
@@ -92,12 +91,12 @@ class SubBlock:
 
     kind: str
     label: str
-    entries: tuple["Entry", ...]
+    entries: tuple[Entry, ...]
     span: Span = _pos()
     label_span: Span = _pos()
 
 
-Entry = Union[Setting, SubBlock]
+Entry = Setting | SubBlock
 
 
 @dataclass(frozen=True)
@@ -152,7 +151,7 @@ class ActHead:
     func_span: Span = _pos()
 
 
-Head = Union[OpHead, ActHead]
+Head = OpHead | ActHead
 
 
 @dataclass(frozen=True)
@@ -183,7 +182,7 @@ class LayerStmt:
     span: Span = _pos()
 
 
-Statement = Union[InputStmt, DefaultsStmt, LayerStmt]
+Statement = InputStmt | DefaultsStmt | LayerStmt
 
 
 @dataclass(frozen=True)
@@ -194,7 +193,7 @@ class Network:
     name_span: Span = _pos()
 
 
-Section = Union[Network, Block]
+Section = Network | Block
 
 
 @dataclass(frozen=True)
