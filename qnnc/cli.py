@@ -89,6 +89,30 @@ def _write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+# ---- build ------------------------------------------------------------------------------
+def cmd_build(args: argparse.Namespace) -> int:
+    from qnnc.build.runner import default_root, dry_run, run_build
+    from qnnc.build.stages import Options
+    from qnnc.compiler import Compilation
+
+    source = _read(args.spec)
+    comp = Compilation(source)
+    root = Path(args.out) if args.out else default_root(args.spec)
+    if args.dry_run:
+        dry_run(comp, root, start=args.start, until=args.until)
+        return EXIT_OK
+    options = Options(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples)
+    run_build(comp, root, start=args.start, until=args.until, options=options)
+    return EXIT_OK
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 # ---- parser and entry point -----------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnnc", description="Compile .qnn specs into FINN accelerators.")
@@ -105,6 +129,18 @@ def make_parser() -> argparse.ArgumentParser:
     fmt.add_argument("files", nargs="+", metavar="SPEC", help="spec files ('-': read stdin, write stdout)")
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     fmt.set_defaults(handler=cmd_fmt)
+    from qnnc.build.stages import STAGE_NAMES
+
+    build = sub.add_parser("build", help="generate, train, export and build the accelerator")
+    build.add_argument("spec", metavar="SPEC")
+    build.add_argument("--out", metavar="DIR", help="build directory (default: build/<spec name>)")
+    build.add_argument("--from", dest="start", choices=STAGE_NAMES, help="rerun from this stage")
+    build.add_argument("--until", choices=STAGE_NAMES, help="stop after this stage")
+    build.add_argument("--dry-run", "--emit", action="store_true", help="show the plan, run nothing")
+    build.add_argument("--epochs", type=_positive, help="override the spec's training epochs")
+    build.add_argument("--samples", type=_positive, help="train on this many samples only")
+    build.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
+    build.set_defaults(handler=cmd_build)
     return parser
 
 

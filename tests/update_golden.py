@@ -11,6 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from qnnc.codegen import generate  # noqa: E402
 from qnnc.compiler import Compilation  # noqa: E402
 
 
@@ -22,6 +23,12 @@ def main() -> None:
         data = json.loads(spec.model_dump_json())
         (out / f"{path.stem}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         print("wrote", out / f"{path.stem}.json")
+        plan = generate(spec, Compilation.from_path(path).facts, path.name)
+        for rel, text in plan.files.items():
+            target = ROOT / "tests" / "golden" / "codegen" / path.stem / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            print("wrote", target)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""Helpers for tests of generated code: write a spec's plan to a folder and import it."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from qnnc.codegen import generate
+from qnnc.compiler import Compilation
+from qnnc.errors import Source
+
+
+def plan_for(text: str, name: str = "t.qnn"):
+    comp = Compilation(Source(text, name))
+    return comp, generate(comp.spec, comp.facts, name)
+
+
+def write_plan(plan, folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, text in plan.files.items():
+        (folder / rel).write_text(text)
+    return folder
+
+
+def import_model(folder: Path):
+    name = f"qnnc_generated_{abs(hash(str(folder)))}"
+    spec = importlib.util.spec_from_file_location(name, folder / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

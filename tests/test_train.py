@@ -1,0 +1,92 @@
+"""Training as a user runs it: the generated train.py on a small slice of real data."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, SPECS
+from generated import plan_for, write_plan
+from qnnc.runtime.data import DatasetMissing, load
+
+MLP = (ROOT / "specs" / "digits_mlp_w2a2.qnn").read_text()
+
+
+def run_train(folder, *args, timeout=300):
+    return subprocess.run([sys.executable, "train.py", *args], cwd=folder, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_short_training_lowers_the_loss_and_writes_metrics(tmp_path):
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "4")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    losses = [row["loss"] for row in metrics["curve"]]
+    assert len(losses) == 4 and losses[-1] < losses[0] * 0.8
+    assert metrics["test_accuracy"] > 0.3  # ten classes: chance is 0.1
+    assert metrics["seed"] == 1 and metrics["versions"]["torch"].startswith("2.13.0")
+    assert (tmp_path / "model.pt").exists() and (tmp_path / "checkpoints" / "last.pt").exists()
+
+
+def test_pruned_network_is_physically_smaller(tmp_path):
+    text = MLP.replace("linear fc1 (32) + batchnorm + act relu", "linear fc1 (32) + batchnorm + act relu sparsity 50%")
+    _, plan = plan_for(text)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["widths"]["fc1"] == 16 and metrics["widths"]["fc0"] == 32
+    assert [row["phase"] for row in metrics["curve"]] == ["train", "train", "finetune"]
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    proc = subprocess.Popen([sys.executable, "train.py", "--epochs", "40"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ckpt = tmp_path / "checkpoints" / "last.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = proc.stdout.read()
+    done_before = before.count("epoch ") - before.count("resuming")
+    assert ckpt.exists() and 0 < done_before < 40
+    result = run_train(tmp_path, "--epochs", "40")
+    assert result.returncode == 0, result.stderr
+    assert "resuming from checkpoints/last.pt" in result.stdout
+    epochs = [row["epoch"] for row in json.loads((tmp_path / "metrics.json").read_text())["curve"]]
+    assert epochs == list(range(1, 41))
+    first_run_again = result.stdout.count("/40 (train)")
+    assert first_run_again < 40  # the rerun did not start over
+
+
+def _installed(dataset: str) -> bool:
+    try:
+        load(dataset)
+    except DatasetMissing:
+        return False
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_every_example_trains_on_a_slice(path, tmp_path):
+    comp, plan = plan_for(path.read_text(), path.name)
+    if not _installed(comp.spec.train.dataset):
+        pytest.skip(f"dataset {comp.spec.train.dataset} is not installed on this machine")
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "1", "--samples", "256", "--test-samples", "256")
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "metrics.json").read_text())["train_samples"] == 256
