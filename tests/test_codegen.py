@@ -42,7 +42,7 @@ def test_generated_code_passes_ruff(path, tmp_path):
 def expected_parameters(spec: m.Spec, facts) -> int:
     """Weights, biases and batchnorm affine parameters of the pruned model, from the spec alone."""
     total = 0
-    for layer, shape in zip(spec.network.layers, facts.shapes):
+    for layer, shape in zip(spec.network.layers, facts.shapes, strict=True):
         if isinstance(layer, m.Linear):
             total += shape.inp[0] * layer.kept + (layer.kept if layer.bias else 0)
         elif isinstance(layer, m.Conv2d):
@@ -58,7 +58,7 @@ def test_instantiated_model_matches_spec(path, tmp_path):
     spec, facts = comp.spec, comp.facts
     kept = {layer.name: layer.kept for layer in spec.network.layers if isinstance(layer, m.WeightLayer)}
     net = import_model(write_plan(plan, tmp_path)).Net(widths=kept)  # the model after pruning
-    for layer, shape in zip(spec.network.layers, facts.shapes):
+    for layer, shape in zip(spec.network.layers, facts.shapes, strict=True):
         module = getattr(net, layer.name)
         if isinstance(layer, m.Linear):
             assert (module.in_features, module.out_features) == (shape.inp[0], layer.kept)

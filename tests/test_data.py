@@ -41,7 +41,7 @@ def test_idx_files_in_the_data_dir_are_read(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5, 28, 28))
     labels = np.array([3, 1, 4, 1, 5])
-    for name, arr in zip(data.IDX_FILES, (images, labels, images[:2], labels[:2])):
+    for name, arr in zip(data.IDX_FILES, (images, labels, images[:2], labels[:2]), strict=True):
         write_idx(folder / f"{name}.gz", arr)
     monkeypatch.setenv("QNNC_DATA_DIR", str(tmp_path))
     x_tr, y_tr, x_te, y_te = data.load("fashion-mnist")
@@ -52,7 +52,7 @@ def test_missing_dataset_says_where_it_comes_from(tmp_path, monkeypatch):
     monkeypatch.setenv("QNNC_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("QNNC_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(data, "DEBIAN_FASHION_DIRS", ())
-    with pytest.raises(data.DatasetMissing) as info:
+    with pytest.raises(data.DatasetMissingError) as info:
         data.load("cifar10")
     message = str(info.value)
     assert "dataset 'cifar10' is not installed here" in message
@@ -60,7 +60,7 @@ def test_missing_dataset_says_where_it_comes_from(tmp_path, monkeypatch):
 
 
 def test_every_download_has_a_canonical_url():
-    for name, files in data.REMOTE.items():
+    for files in data.REMOTE.values():
         for remote in files.values():
             assert remote.url.startswith(("https://", "http://"))
             assert remote.md5 is None or len(remote.md5) == 32

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import ROOT, SPECS
 from generated import plan_for, write_plan
-from qnnc.runtime.data import DatasetMissing, load
+from qnnc.runtime.data import DatasetMissingError, load
 
 MLP = (ROOT / "specs" / "digits_mlp_w2a2.qnn").read_text()
 
@@ -75,7 +75,7 @@ def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
 def _installed(dataset: str) -> bool:
     try:
         load(dataset)
-    except DatasetMissing:
+    except DatasetMissingError:
         return False
     return True
 

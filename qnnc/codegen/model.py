@@ -68,7 +68,7 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
-    for layer, shape in zip(net.layers, facts.shapes):
+    for layer, shape in zip(net.layers, facts.shapes, strict=True):
         name = ident(layer.name)
         if isinstance(layer, m.Linear):
             ctor = call("QuantLinear", indent=8, in_features=ch.expr, out_features=f"w[{literal(name)}]",

@@ -19,6 +19,7 @@ class Plan:
     """Relative path -> file text. Deterministic: the same spec gives the same bytes."""
 
     files: dict[str, str]
+    dataset: str = ""
 
     @property
     def digest(self) -> str:
@@ -49,4 +50,5 @@ def generate(spec: Spec, facts: Facts, spec_name: str) -> Plan:
         "model.py": model_gen.template_values(spec, facts, spec_name),
         "train.py": train_gen.template_values(spec, spec_name),
     }
-    return Plan({path: env.get_template(f"{path}.j2").render(**v) for path, v in sorted(values.items())})
+    files = {path: env.get_template(f"{path}.j2").render(**v) for path, v in sorted(values.items())}
+    return Plan(files, dataset=spec.train.dataset)

@@ -4,7 +4,7 @@ Nothing is downloaded unless asked: each dataset is read from what is installed 
 that ships it, a Debian package, files in $QNNC_DATA_DIR, or the download cache), and
 ``download`` fetches it from its canonical address, checked against its published checksum,
 into the cache dir ($QNNC_CACHE_DIR, default ~/.cache/qnnc). A dataset that is not there
-raises ``DatasetMissing`` saying where it would come from.
+raises ``DatasetMissingError`` saying where it would come from.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from qnnc.errors import QnncError
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
-class DatasetMissing(QnncError):
+class DatasetMissingError(QnncError):
     """The dataset is not installed here; the message says how to get it."""
 
 
@@ -44,16 +44,24 @@ FASHION_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"
 REMOTE = {
     # checksums as published with the datasets (and used by torchvision)
     "mnist": {
-        "train-images-idx3-ubyte.gz": Remote(MNIST_URL + "train-images-idx3-ubyte.gz", "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
-        "train-labels-idx1-ubyte.gz": Remote(MNIST_URL + "train-labels-idx1-ubyte.gz", "d53e105ee54ea40749a09fcbcd1e9432"),
-        "t10k-images-idx3-ubyte.gz": Remote(MNIST_URL + "t10k-images-idx3-ubyte.gz", "9fb629c4189551a2d022fa330f9573f3"),
-        "t10k-labels-idx1-ubyte.gz": Remote(MNIST_URL + "t10k-labels-idx1-ubyte.gz", "ec29112dd5afa0611ce80d1b7f02629c"),
+        "train-images-idx3-ubyte.gz": Remote(MNIST_URL + "train-images-idx3-ubyte.gz",
+                                        "f68b3c2dcbeaaa9fbdd348bbdeb94873"),
+        "train-labels-idx1-ubyte.gz": Remote(MNIST_URL + "train-labels-idx1-ubyte.gz",
+                                        "d53e105ee54ea40749a09fcbcd1e9432"),
+        "t10k-images-idx3-ubyte.gz": Remote(MNIST_URL + "t10k-images-idx3-ubyte.gz",
+                                        "9fb629c4189551a2d022fa330f9573f3"),
+        "t10k-labels-idx1-ubyte.gz": Remote(MNIST_URL + "t10k-labels-idx1-ubyte.gz",
+                                        "ec29112dd5afa0611ce80d1b7f02629c"),
     },
     "fashion-mnist": {
-        "train-images-idx3-ubyte.gz": Remote(FASHION_URL + "train-images-idx3-ubyte.gz", "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        "train-labels-idx1-ubyte.gz": Remote(FASHION_URL + "train-labels-idx1-ubyte.gz", "25c81989df183df01b3e8a0aad5dffbe"),
-        "t10k-images-idx3-ubyte.gz": Remote(FASHION_URL + "t10k-images-idx3-ubyte.gz", "bef4ecab320f06d8554ea6380940ec79"),
-        "t10k-labels-idx1-ubyte.gz": Remote(FASHION_URL + "t10k-labels-idx1-ubyte.gz", "bb300cfdad3c16e7a12a480ee83cd310"),
+        "train-images-idx3-ubyte.gz": Remote(FASHION_URL + "train-images-idx3-ubyte.gz",
+                                        "8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
+        "train-labels-idx1-ubyte.gz": Remote(FASHION_URL + "train-labels-idx1-ubyte.gz",
+                                        "25c81989df183df01b3e8a0aad5dffbe"),
+        "t10k-images-idx3-ubyte.gz": Remote(FASHION_URL + "t10k-images-idx3-ubyte.gz",
+                                        "bef4ecab320f06d8554ea6380940ec79"),
+        "t10k-labels-idx1-ubyte.gz": Remote(FASHION_URL + "t10k-labels-idx1-ubyte.gz",
+                                        "bb300cfdad3c16e7a12a480ee83cd310"),
     },
     "cifar10": {
         "cifar-10-python.tar.gz": Remote(
@@ -84,6 +92,22 @@ def data_dirs(name: str) -> list[Path]:
     return dirs
 
 
+def check_available(name: str) -> None:
+    """Raise ``DatasetMissingError`` now, cheaply, if ``name`` cannot be loaded here."""
+    if name == "digits" or (name == "mnist" and pureml_mnist_archive() is not None):
+        return
+    if name in ("mnist", "fashion-mnist"):
+        if all(_find(name, f) is not None for f in IDX_FILES):
+            return
+    elif name == "cifar10":
+        if any((d / "cifar-10-batches-py").is_dir() or (d / "cifar-10-python.tar.gz").is_file()
+               for d in data_dirs(name)):
+            return
+    elif _find(name, "unsw_nb15_binarized.npz") is not None:
+        return
+    raise _missing(name)
+
+
 def load(name: str) -> Arrays:
     """The dataset's train and test arrays; images as uint8 [N, C, H, W], labels as int64."""
     loader = {
@@ -94,9 +118,9 @@ def load(name: str) -> Arrays:
     return (x_tr.reshape((-1, *shape)), y_tr.astype(np.int64), x_te.reshape((-1, *shape)), y_te.astype(np.int64))
 
 
-def _missing(name: str) -> DatasetMissing:
+def _missing(name: str) -> DatasetMissingError:
     where = ", ".join(str(d) for d in data_dirs(name))
-    return DatasetMissing(
+    return DatasetMissingError(
         f"dataset '{name}' is not installed here. It comes from: {DATASETS[name].provider}. "
         f"Looked in: {where}. To fetch it: python -m qnnc.runtime.data download {name}"
     )

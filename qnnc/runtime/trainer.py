@@ -13,9 +13,9 @@ import platform
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -38,7 +38,7 @@ class Recipe:
     sparsity: dict[str, float] = field(default_factory=dict)
     unstructured: dict[str, float] = field(default_factory=dict)
 
-    def with_overrides(self, **changes) -> "Recipe":
+    def with_overrides(self, **changes) -> Recipe:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
     @property

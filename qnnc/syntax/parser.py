@@ -13,7 +13,6 @@ from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError
 from qnnc.resources import resource_dir
 from qnnc.syntax import ast
 
-
 _TOKEN_NAMES = {
     "NAME": "a name",
     "NUMBER": "a number",

@@ -8,6 +8,7 @@ import argparse
 from pathlib import Path
 
 import torch
+from qnnc.errors import QnncError
 from qnnc.runtime.trainer import Hooks, Recipe, fit
 from torch import nn
 
@@ -62,7 +63,10 @@ def main():
     args = parser.parse_args()
     recipe = RECIPE.with_overrides(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples)
     hooks = Hooks(Net, make_optimizer, make_schedule, train_step, predict, PRUNE_GROUPS)
-    fit(hooks, recipe, args.out)
+    try:
+        fit(hooks, recipe, args.out)
+    except QnncError as exc:
+        raise SystemExit(f"train.py: error: {exc}") from None
 
 
 if __name__ == "__main__":

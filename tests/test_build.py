@@ -1,0 +1,54 @@
+"""`qnnc build` as a user runs it: plan first, stages skipped when unchanged, failures keep
+earlier work and name their log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT
+
+MLP = ROOT / "specs" / "digits_mlp_w2a2.qnn"
+
+
+def qnnc(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path):
+    out = tmp_path / "b"
+    result = qnnc("build", str(MLP), "--out", str(out), "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "model.py" in result.stdout and "train.py" in result.stdout
+    assert "stages: generate" in result.stdout
+    assert not out.exists()
+
+
+def test_unchanged_build_does_nothing_and_from_forces_a_stage(tmp_path):
+    out = tmp_path / "b"
+    first = qnnc("build", str(MLP), "--out", str(out), "--until", "train", "--epochs", "1")
+    assert first.returncode == 0, first.stderr
+    record = json.loads((out / "build.json").read_text())
+    assert record["stages"]["train"]["status"] == "done"
+    second = qnnc("build", str(MLP), "--out", str(out), "--until", "train", "--epochs", "1")
+    assert "[generate] up to date" in second.stdout and "[train] up to date" in second.stdout
+    third = qnnc("build", str(MLP), "--out", str(out), "--until", "train", "--epochs", "1", "--from", "train")
+    assert "[generate] up to date" in third.stdout and "epoch 1/1" in third.stdout
+    assert "resuming" not in third.stdout
+
+
+def test_a_failing_stage_keeps_earlier_outputs_and_names_its_log(tmp_path):
+    spec = tmp_path / "cifar.qnn"
+    spec.write_text((ROOT / "specs" / "cnv_w1a1.qnn").read_text())
+    out = tmp_path / "b"
+    empty = {"QNNC_DATA_DIR": str(tmp_path / "none"), "QNNC_CACHE_DIR": str(tmp_path / "none")}
+    result = qnnc("build", str(spec), "--out", str(out), "--until", "train", env=empty)
+    assert result.returncode == 1
+    assert "dataset 'cifar10' is not installed here" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert (out / "model.py").exists() and (out / "train.py").exists()
+    stages = json.loads((out / "build.json").read_text())["stages"]
+    assert stages["generate"]["status"] == "done" and stages["train"]["status"] == "failed"
