@@ -1,0 +1,1 @@
+"""Backends: the build directory and the named, ordered stages that fill it."""

@@ -1,0 +1,77 @@
+"""Run the build stages in order: skip those whose inputs are unchanged, time each, record
+everything in build.json."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options
+from qnnc.build.state import BuildRecord
+from qnnc.compiler import Compilation
+from qnnc.errors import QnncError
+
+
+def select(start: str | None, until: str | None) -> list[str]:
+    names = list(STAGE_NAMES)
+    first = names.index(start) if start else 0
+    last = names.index(until) if until else len(names) - 1
+    if first > last:
+        raise QnncError(f"--from {start} comes after --until {until}")
+    return names[first: last + 1]
+
+
+def dry_run(comp: Compilation, root: Path, *, start=None, until=None, log=print) -> None:
+    """Show the plan of files and the stages that would run, running nothing."""
+    from qnnc.codegen import generate
+
+    plan = generate(comp.spec, comp.facts, Path(comp.source.path).name)
+    log(f"build directory: {root}")
+    log(f"plan (digest {plan.digest[:16]}):")
+    for line in plan.describe():
+        log(f"  {line}")
+    stages = {s.name: s for s in STAGES}
+    log("stages: " + " -> ".join(f"{n} ({stages[n].summary})" for n in select(start, until)))
+
+
+def default_root(spec_path: str) -> Path:
+    return Path("build") / Path(spec_path).stem
+
+
+def run_build(comp: Compilation, root: Path, *, start=None, until=None, options=Options(), log=print) -> dict:
+    from qnnc.codegen import generate
+
+    facts = comp.facts  # raises SpecError before any work when the spec is wrong
+    plan = generate(comp.spec, facts, Path(comp.source.path).name)
+    root.mkdir(parents=True, exist_ok=True)
+    record = BuildRecord(root)
+    if start:
+        options = replace(options, fresh=frozenset(select(start, until)))
+    ctx = Context(root=root, plan=plan, options=options, log=log)
+    forced = options.fresh
+    chosen = select(None, until)  # stages before --from still run if their results are stale
+    results = {}
+    for stage in STAGES:
+        if stage.name not in chosen:
+            continue
+        inputs = stage.inputs(ctx)
+        if record.is_current(stage.name, inputs) and stage.name not in forced:
+            log(f"[{stage.name}] up to date")
+            results[stage.name] = record.data["stages"][stage.name]
+            continue
+        log(f"[{stage.name}] {stage.summary}")
+        later = list(STAGE_NAMES[STAGE_NAMES.index(stage.name):])
+        record.invalidate_from(later)  # a rerun stage makes every later result stale
+        t0 = time.perf_counter()
+        try:
+            outputs = stage.run(ctx)
+        except QnncError as exc:
+            record.record(stage.name, status="failed", inputs=inputs, error=str(exc),
+                          seconds=round(time.perf_counter() - t0, 3))
+            raise
+        seconds = round(time.perf_counter() - t0, 3)
+        record.record(stage.name, status="done", inputs=inputs, seconds=seconds, outputs=outputs)
+        log(f"[{stage.name}] done in {seconds:.1f} s")
+        results[stage.name] = record.data["stages"][stage.name]
+    return results

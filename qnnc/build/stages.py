@@ -1,0 +1,115 @@
+"""The build stages, in order. Each stage names its inputs (hashed to decide whether it must
+run again) and does its work in the build directory; a failing stage raises ToolchainError
+naming its log, and leaves what earlier stages produced untouched."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from qnnc.build.state import sha256_file, sha256_text, write_atomic
+from qnnc.errors import ToolchainError
+
+
+@dataclass(frozen=True)
+class Options:
+    """Command-line overrides that change what a stage produces."""
+
+    epochs: int | None = None
+    fresh: frozenset[str] = frozenset()  # stages to redo from scratch (--from), not resume
+    samples: int | None = None
+    test_samples: int | None = None
+
+    def train_args(self) -> list[str]:
+        args = []
+        for flag, value in (("--epochs", self.epochs), ("--samples", self.samples),
+                            ("--test-samples", self.test_samples)):
+            if value is not None:
+                args += [flag, str(value)]
+        return args
+
+
+@dataclass(frozen=True)
+class Context:
+    root: Path
+    plan: object  # qnnc.codegen.Plan
+    options: Options
+    log: Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    summary: str
+    inputs: Callable[[Context], str]
+    run: Callable[[Context], dict]
+
+
+# ---- generate ----------------------------------------------------------------------------------
+def _generate_inputs(ctx: Context) -> str:
+    return ctx.plan.digest
+
+
+def _generate(ctx: Context) -> dict:
+    for rel, text in sorted(ctx.plan.files.items()):
+        path = ctx.root / rel
+        if not path.exists() or path.read_text() != text:
+            write_atomic(path, text)
+    return {"files": sorted(ctx.plan.files)}
+
+
+# ---- train -------------------------------------------------------------------------------------
+def _train_inputs(ctx: Context) -> str:
+    return sha256_text(ctx.plan.files["model.py"], ctx.plan.files["train.py"], *ctx.options.train_args())
+
+
+def _train(ctx: Context) -> dict:
+    from qnnc.runtime.data import check_available
+
+    check_available(ctx.plan.dataset)  # before any work: say which package provides it
+    log_path = ctx.root / "logs" / "train.log"
+    if "train" in ctx.options.fresh:
+        shutil.rmtree(ctx.root / "checkpoints", ignore_errors=True)
+    _keep_checkpoints_only_for(ctx.root / "checkpoints", _train_inputs(ctx))
+    _run_logged([sys.executable, "train.py", "--out", "."] + ctx.options.train_args(), ctx, "train", log_path)
+    metrics = json.loads((ctx.root / "metrics.json").read_text())
+    return {"test_accuracy": metrics["test_accuracy"], "model": "model.pt",
+            "model_sha256": sha256_file(ctx.root / "model.pt")}
+
+
+def _keep_checkpoints_only_for(folder: Path, inputs_hash: str) -> None:
+    """Checkpoints resume an interrupted run of the same training; other ones are stale."""
+    stamp = folder / "INPUTS"
+    if folder.exists() and (not stamp.exists() or stamp.read_text() != inputs_hash):
+        shutil.rmtree(folder)
+    write_atomic(stamp, inputs_hash)
+
+
+def _run_logged(cmd: list[str], ctx: Context, step: str, log_path: Path) -> None:
+    """Run a tool in the build dir; its output goes to the console and to its log."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"$ {' '.join(cmd)}\n")
+        proc = subprocess.Popen(cmd, cwd=ctx.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        tail: list[str] = []
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            tail = (tail + [line.rstrip()])[-15:]
+            ctx.log("    " + line.rstrip())
+        code = proc.wait()
+    if code != 0:
+        detail = "\n".join(tail[-5:])
+        raise ToolchainError(step, f"exited with code {code}:\n{detail}", str(log_path))
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, _generate),
+    Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train),
+)
+STAGE_NAMES = tuple(s.name for s in STAGES)

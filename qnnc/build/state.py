@@ -1,0 +1,55 @@
+"""The build directory's record, build.json: which stages ran, on which inputs, how long."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+
+def sha256_text(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() + b"\0")
+    return h.hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+class BuildRecord:
+    """build.json: per stage, the hash of its inputs, its time and its outcome."""
+
+    def __init__(self, root: Path):
+        self.path = root / "build.json"
+        self.data = json.loads(self.path.read_text()) if self.path.exists() else {"stages": {}}
+
+    def is_current(self, stage: str, inputs_hash: str) -> bool:
+        entry = self.data["stages"].get(stage)
+        return bool(entry) and entry.get("status") == "done" and entry.get("inputs") == inputs_hash
+
+    def record(self, stage: str, **entry) -> None:
+        self.data["stages"][stage] = entry
+        self.save()
+
+    def invalidate_from(self, stages: list[str]) -> None:
+        for name in stages:
+            self.data["stages"].pop(name, None)
+        self.save()
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
