@@ -39,9 +39,11 @@ def default_root(spec_path: str) -> Path:
     return Path("build") / Path(spec_path).stem
 
 
-def run_build(comp: Compilation, root: Path, *, start=None, until=None, options=Options(), log=print) -> dict:
+def run_build(comp: Compilation, root: Path, *, start=None, until=None, options: Options | None = None,
+              log=print) -> dict:
     from qnnc.codegen import generate
 
+    options = options or Options()
     facts = comp.facts  # raises SpecError before any work when the spec is wrong
     plan = generate(comp.spec, facts, Path(comp.source.path).name)
     root.mkdir(parents=True, exist_ok=True)

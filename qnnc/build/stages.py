@@ -8,9 +8,9 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from qnnc.build.state import sha256_file, sha256_text, write_atomic
 from qnnc.errors import ToolchainError
