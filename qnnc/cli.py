@@ -16,6 +16,7 @@ from pathlib import Path
 
 from qnnc import __version__
 from qnnc.errors import InternalError, QnncError, Source, SpecError
+from qnnc.fsutil import write_text_atomic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -77,16 +78,9 @@ def cmd_fmt(args: argparse.Namespace) -> int:
                 print(f"would reformat {path}")
                 status = EXIT_ERRORS
             else:
-                _write_atomic(Path(path), formatted)
+                write_text_atomic(Path(path), formatted)
                 print(f"reformatted {path}")
     return status
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.qnnc-tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 # ---- build ------------------------------------------------------------------------------

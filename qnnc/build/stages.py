@@ -12,8 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from qnnc.build.state import sha256_file, sha256_text, write_atomic
+from qnnc.build.state import sha256_file, sha256_text
 from qnnc.errors import ToolchainError
+from qnnc.fsutil import write_text_atomic
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _generate(ctx: Context) -> dict:
     for rel, text in sorted(ctx.plan.files.items()):
         path = ctx.root / rel
         if not path.exists() or path.read_text() != text:
-            write_atomic(path, text)
+            write_text_atomic(path, text)
     return {"files": sorted(ctx.plan.files)}
 
 
@@ -87,7 +88,7 @@ def _keep_checkpoints_only_for(folder: Path, inputs_hash: str) -> None:
     stamp = folder / "INPUTS"
     if folder.exists() and (not stamp.exists() or stamp.read_text() != inputs_hash):
         shutil.rmtree(folder)
-    write_atomic(stamp, inputs_hash)
+    write_text_atomic(stamp, inputs_hash)
 
 
 def _run_logged(cmd: list[str], ctx: Context, step: str, log_path: Path) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
+
+from qnnc.fsutil import file_digest, write_text_atomic
 
 
 def sha256_text(*parts: str) -> str:
@@ -16,19 +17,7 @@ def sha256_text(*parts: str) -> str:
 
 
 def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    return file_digest(path, "sha256")
 
 
 class BuildRecord:
@@ -52,4 +41,4 @@ class BuildRecord:
         self.save()
 
     def save(self) -> None:
-        write_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
+        write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")

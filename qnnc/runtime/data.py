@@ -10,7 +10,6 @@ raises ``DatasetMissingError`` saying where it would come from.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import importlib.util
 import json
 import os
@@ -25,6 +24,7 @@ import numpy as np
 
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import QnncError
+from qnnc.fsutil import file_digest
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
@@ -243,27 +243,19 @@ def _unsw() -> Arrays:
 
 
 # ---- download -----------------------------------------------------------------------------------
-def md5sum(path: Path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def download(name: str) -> Path:
     """Fetch ``name`` from its canonical address into the cache, checking checksums."""
     target = cache_dir() / name
     target.mkdir(parents=True, exist_ok=True)
     for filename, remote in REMOTE[name].items():
         path = target / filename
-        if path.is_file() and (remote.md5 is None or md5sum(path) == remote.md5):
+        if path.is_file() and (remote.md5 is None or file_digest(path, "md5") == remote.md5):
             continue
         tmp = path.with_suffix(path.suffix + ".part")
         with urllib.request.urlopen(remote.url, timeout=60) as response, open(tmp, "wb") as fh:
             while block := response.read(1 << 20):
                 fh.write(block)
-        if remote.md5 is not None and md5sum(tmp) != remote.md5:
+        if remote.md5 is not None and file_digest(tmp, "md5") != remote.md5:
             tmp.unlink()
             raise QnncError(f"checksum mismatch for {remote.url}; the download was discarded")
         os.replace(tmp, path)

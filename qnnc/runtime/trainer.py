@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qnnc.fsutil import write_text_atomic
 from qnnc.runtime import data, prune
 
 CHECKPOINT = "checkpoints/last.pt"
@@ -98,11 +99,7 @@ def save_atomic(obj, path: Path) -> None:
 
 
 def write_json_atomic(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
 
 
 def seed_everything(seed: int) -> torch.Generator:
