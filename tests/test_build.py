@@ -52,3 +52,22 @@ def test_a_failing_stage_keeps_earlier_outputs_and_names_its_log(tmp_path):
     assert (out / "model.py").exists() and (out / "train.py").exists()
     stages = json.loads((out / "build.json").read_text())["stages"]
     assert stages["generate"]["status"] == "done" and stages["train"]["status"] == "failed"
+
+
+def test_spec_to_finn_estimates_end_to_end(tmp_path):
+    """The CI end-to-end path: train on real data, export, FINN estimates, stop before Vivado."""
+    out = tmp_path / "b"
+    env = {"XILINX_VIVADO": ""}
+    result = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    stages = json.loads((out / "build.json").read_text())["stages"]
+    assert [stages[s]["status"] for s in ("generate", "train", "export", "estimate")] == ["done"] * 4
+    assert stages["hardware"]["status"] == "needs-vivado"
+    assert f"qnnc build {MLP} --out {out} --from hardware" in result.stdout
+    est = stages["estimate"]["outputs"]
+    assert est["fps"] > 0 and 0 < est["resources"]["LUT"] < est["capacity"]["LUT"]
+    assert {"MVAU_hls_0", "MVAU_hls_1", "MVAU_hls_2", "LabelSelect_hls_0"} <= set(est["layers"])
+    assert (out / "finn" / "report" / "estimate_layer_resources.json").exists()
+    assert (out / "export" / "model.qonnx.onnx").exists()
+    again = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env=env)
+    assert "[estimate] up to date" in again.stdout and "[train] up to date" in again.stdout

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options
+from qnnc.build.stages import STAGE_NAMES, STAGES, Context, NeedsVivado, Options
 from qnnc.build.state import BuildRecord
 from qnnc.compiler import Compilation
 from qnnc.errors import QnncError
@@ -50,7 +50,7 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
     record = BuildRecord(root)
     if start:
         options = replace(options, fresh=frozenset(select(start, until)))
-    ctx = Context(root=root, plan=plan, options=options, log=log)
+    ctx = Context(root=root, plan=plan, spec=comp.spec, options=options, log=log)
     forced = options.fresh
     chosen = select(None, until)  # stages before --from still run if their results are stale
     results = {}
@@ -68,6 +68,12 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
         t0 = time.perf_counter()
         try:
             outputs = stage.run(ctx)
+        except NeedsVivado as exc:
+            record.record(stage.name, status="needs-vivado", inputs=inputs, error=str(exc))
+            log(f"[{stage.name}] stopped: {exc}.")
+            log(f"Everything built so far is kept in {root}. On a machine with Vivado/Vitis, continue with:")
+            log(f"  qnnc build {comp.source.path} --out {root} --from {stage.name}")
+            break
         except QnncError as exc:
             record.record(stage.name, status="failed", inputs=inputs, error=str(exc),
                           seconds=round(time.perf_counter() - t0, 3))
@@ -76,4 +82,24 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
         record.record(stage.name, status="done", inputs=inputs, seconds=seconds, outputs=outputs)
         log(f"[{stage.name}] done in {seconds:.1f} s")
         results[stage.name] = record.data["stages"][stage.name]
+    log_summary(record, comp, root, log)
     return results
+
+
+def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None:
+    stages = record.data["stages"]
+    lines = [f"summary of {root}:"]
+    train = stages.get("train", {}).get("outputs")
+    if train:
+        lines.append(f"  test accuracy   {train['test_accuracy'] * 100:.2f} %  (metrics.json, model.pt)")
+    est = stages.get("estimate", {}).get("outputs")
+    if est and stages["estimate"].get("status") == "done":
+        lines.append(f"  throughput      {est['fps']:,.0f} FPS at {comp.spec.target.clock_mhz:g} MHz, "
+                     f"latency {est['latency_ns'] / 1000:.2f} us, bottleneck {est['bottleneck']}")
+        for key in ("LUT", "BRAM_18K", "DSP"):
+            lines.append(f"  {key:<15} {est['resources'][key]:>8,.0f} of {est['capacity'][key]:,} "
+                         f"({est['utilization'][key] * 100:.1f} %) on {comp.spec.target.board}")
+        lines.append("  FINN reports    finn/report/, models per step in finn/intermediate_models/")
+    if len(lines) > 1:
+        for line in lines:
+            log(line)

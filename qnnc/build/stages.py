@@ -8,12 +8,14 @@ import json
 import shutil
 import subprocess
 import sys
+import traceback
 from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.build.state import sha256_file, sha256_text
-from qnnc.errors import ToolchainError
+from qnnc.errors import QnncError, ToolchainError
 from qnnc.fsutil import write_text_atomic
 
 
@@ -39,6 +41,7 @@ class Options:
 class Context:
     root: Path
     plan: object  # qnnc.codegen.Plan
+    spec: object  # qnnc.spec.model.Spec
     options: Options
     log: Callable[[str], None]
 
@@ -109,8 +112,63 @@ def _run_logged(cmd: list[str], ctx: Context, step: str, log_path: Path) -> None
         raise ToolchainError(step, f"exited with code {code}:\n{detail}", str(log_path))
 
 
+# ---- export, estimate, hardware -------------------------------------------------------------
+def _file_inputs(*rels: str):
+    def inputs(ctx: Context) -> str:
+        parts = [sha256_file(ctx.root / r) if (ctx.root / r).exists() else f"missing {r}" for r in rels]
+        return sha256_text(*parts, ctx.spec.model_dump_json())
+    return inputs
+
+
+def _in_step(step: str, fn, ctx: Context) -> dict:
+    """Run a backend function; its failures become ToolchainError naming the step and log."""
+    log_path = ctx.root / "logs" / f"{step}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with open(log_path, "w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
+            return fn(ctx.root, ctx.spec)
+    except QnncError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
+        with open(log_path, "a", encoding="utf-8") as log:
+            traceback.print_exc(file=log)
+        raise ToolchainError(step, f"{type(exc).__name__}: {exc}", str(log_path)) from exc
+
+
+def _export(ctx: Context) -> dict:
+    from qnnc.backends.export import export
+
+    return _in_step("export", export, ctx)
+
+
+def _estimate(ctx: Context) -> dict:
+    from qnnc.backends.finn import estimate
+
+    return _in_step("estimate", estimate, ctx)
+
+
+class NeedsVivado(QnncError):
+    """The hardware stages need Vivado/Vitis, which this machine does not have."""
+
+
+def _hardware(ctx: Context) -> dict:
+    from qnnc.backends.finn import hardware
+    from qnnc.backends.finn_compat import vivado_available
+
+    if not vivado_available():
+        raise NeedsVivado("the hardware stages (FINN's HLS/RTL code generation, IP, FIFO sizing, synthesis, "
+                          "bitfile, PYNQ driver and deployment package) need Vivado/Vitis, which is not "
+                          "installed here (XILINX_VIVADO unset or vivado not on PATH)")
+    return _in_step("hardware", hardware, ctx)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("generate", "write the Brevitas model and training loop", _generate_inputs, _generate),
     Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train),
+    Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export),
+    Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
+          _file_inputs("export/model.onnx"), _estimate),
+    Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
+          _file_inputs("export/model.onnx"), _hardware),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)

@@ -68,6 +68,8 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
+    # An MLP flattens before quantizing its input (flatten0 goes first, below), so FINN's input
+    # thresholds see a flat tensor and no layout transpose is left outside the dataflow partition.
     for layer, shape in zip(net.layers, facts.shapes, strict=True):
         name = ident(layer.name)
         if isinstance(layer, m.Linear):
@@ -92,7 +94,11 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
         elif isinstance(layer, m.Flatten):
-            out.append(Module(name, call("nn.Flatten")))
+            module = Module(name, call("nn.Flatten"))
+            if out and out[0].attr == "input_quant" and layer is net.layers[0]:
+                out.insert(0, module)
+            else:
+                out.append(module)
             ch.after_flatten(shape.inp)
     if net.output.kind in ("label", "top"):
         out.append(Module("output_norm", call("ScalarNorm")))

@@ -94,8 +94,8 @@ class Net(nn.Module):
         super().__init__()
         w = {**WIDTHS, **(widths or {})}
         self.widths = w
-        self.input_quant = QuantIdentity(act_quant=CommonActQuant, bit_width=2)
         self.flatten0 = nn.Flatten()
+        self.input_quant = QuantIdentity(act_quant=CommonActQuant, bit_width=2)
         self.fc0 = QuantLinear(
             in_features=1 * 784,
             out_features=w['fc0'],
@@ -139,8 +139,8 @@ class Net(nn.Module):
         x = x * INPUT_SCALE
         if SIGNED_INPUT:
             x = 2.0 * x - 1.0
-        x = self.input_quant(x)
         x = self.flatten0(x)
+        x = self.input_quant(x)
         x = self.fc0(x)
         x = self.fc0_bn(x)
         x = self.fc0_act(x)

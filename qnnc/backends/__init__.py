@@ -1,0 +1,1 @@
+"""Backends that drive external toolchains: Brevitas/QONNX export and FINN."""

@@ -1,0 +1,129 @@
+"""FINN's dataflow build through finn-plus: the estimate steps here, the hardware steps where
+Vivado is installed. The spec's folding is written as FINN's folding config JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from qnnc.backends.export import FINN_INPUT
+from qnnc.backends.finn_compat import build_dataflow, prepare_finn
+from qnnc.boards import BOARDS
+from qnnc.fsutil import write_text_atomic
+from qnnc.spec import model as m
+
+FINN_DIR = "finn"
+FOLDING_JSON = "finn/folding_config.json"
+FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
+DEFAULT_TARGET_FPS = 1e6  # for 'fps: max' until qnnc chooses the folding itself
+
+
+def folding_config(model, spec: m.Spec) -> dict:
+    """FINN node name -> folding, by matching the spec's layers with FINN's units in order."""
+    weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
+    convs = [layer for layer in weights if isinstance(layer, m.Conv2d)]
+    mvaus = [n.name for n in model.graph.node if n.op_type.startswith("MVAU")]
+    swgs = [n.name for n in model.graph.node if n.op_type.startswith("ConvolutionInputGenerator")]
+    config: dict = {"Defaults": {}}
+    for layer, node in zip(weights, mvaus, strict=False):
+        fold = spec.target.folds.get(layer.name)
+        if fold is not None:
+            config[node] = {FINN_KEYS[k]: v for k, v in fold.model_dump(exclude_none=True).items()}
+    for layer, node in zip(convs, swgs, strict=False):
+        fold = spec.target.folds.get(layer.name)
+        if fold is not None and fold.simd is not None:
+            config[node] = {"SIMD": fold.simd}
+    return config
+
+
+def make_folding_step(spec: m.Spec, root: Path):
+    def step_qnnc_spec_folding(model, cfg):
+        """Apply the spec's folding, written first as FINN's folding config JSON."""
+        from qonnx.transformation.general import ApplyConfig
+
+        config = folding_config(model, spec)
+        write_text_atomic(root / FOLDING_JSON, json.dumps(config, indent=2, sort_keys=True) + "\n")
+        return model.transform(ApplyConfig(str(root / FOLDING_JSON)))
+
+    return step_qnnc_spec_folding
+
+
+def estimate_config(spec: m.Spec, root: Path):
+    prepare_finn()
+    import finn.builder.build_dataflow_config as bc
+
+    steps = list(bc.estimate_only_dataflow_steps)
+    if spec.target.folds:
+        steps[steps.index("step_apply_folding_config")] = make_folding_step(spec, root)
+    fps = spec.target.fps if math.isfinite(spec.target.fps) else DEFAULT_TARGET_FPS
+    return bc.DataflowBuildConfig(
+        output_dir=str(root / FINN_DIR),
+        synth_clk_period_ns=1000.0 / spec.target.clock_mhz,
+        target_fps=int(fps),
+        board=BOARDS[spec.target.board].finn_name,
+        shell_flow_type=bc.ShellFlowType.VIVADO_ZYNQ,
+        steps=steps,
+        generate_outputs=[bc.DataflowOutputType.ESTIMATE_REPORTS],
+        verbose=False,
+    )
+
+
+def estimate(root: Path, spec: m.Spec) -> dict:
+    root = Path(root)
+    build_dataflow(root / FINN_INPUT, estimate_config(spec, root))
+    left = left_outside_dataflow(root)
+    if left:
+        raise RuntimeError(f"FINN left {', '.join(left)} outside its dataflow partition: these would run on "
+                           "the CPU; see finn/intermediate_models/dataflow_parent.onnx")
+    return summarize(root, spec)
+
+
+def left_outside_dataflow(root: Path) -> list[str]:
+    """Nodes FINN did not put into hardware, as 'OpType (name)'."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    parent = ModelWrapper(str(Path(root) / FINN_DIR / "intermediate_models" / "dataflow_parent.onnx"))
+    graph_input = parent.graph.input[0].name
+    return [f"{n.op_type} ({n.name})" for n in parent.graph.node
+            if n.op_type != "StreamingDataflowPartition" and not _is_input_layout(n, graph_input)]
+
+
+def _is_input_layout(node, graph_input: str) -> bool:
+    """FINN's NCHW -> NHWC transpose of a conv net's input: a data layout change that the host
+    side does when it packs the input, not a computation."""
+    return node.op_type == "Transpose" and list(node.input) == [graph_input]
+
+
+def hardware_config(spec: m.Spec, root: Path):
+    """The remaining FINN steps (code generation, IP, FIFOs, synthesis, bitfile, driver, package)."""
+    prepare_finn()
+    import finn.builder.build_dataflow_config as bc
+
+    config = estimate_config(spec, root)
+    estimate_steps = list(bc.estimate_only_dataflow_steps)
+    config.steps = config.steps + [s for s in bc.default_build_dataflow_steps if s not in estimate_steps]
+    config.generate_outputs = [bc.DataflowOutputType.ESTIMATE_REPORTS, bc.DataflowOutputType.BITFILE,
+                               bc.DataflowOutputType.PYNQ_DRIVER, bc.DataflowOutputType.DEPLOYMENT_PACKAGE]
+    return config
+
+
+def hardware(root: Path, spec: m.Spec) -> dict:
+    root = Path(root)
+    build_dataflow(root / FINN_INPUT, hardware_config(spec, root))
+    return {"deploy": str(Path(FINN_DIR) / "deploy")}
+
+
+def summarize(root: Path, spec: m.Spec) -> dict:
+    report = Path(root) / FINN_DIR / "report"
+    perf = json.loads((report / "estimate_network_performance.json").read_text())
+    layers = json.loads((report / "estimate_layer_resources.json").read_text())
+    total = {k: sum(v.get(k, 0) for n, v in layers.items() if n != "total") for k in ("LUT", "BRAM_18K", "DSP")}
+    board = BOARDS[spec.target.board]
+    capacity = {"LUT": board.lut, "BRAM_18K": board.bram18, "DSP": board.dsp}
+    return {
+        "fps": perf["estimated_throughput_fps"], "latency_ns": perf["estimated_latency_ns"],
+        "bottleneck": perf["max_cycles_node_name"], "resources": total, "capacity": capacity,
+        "utilization": {k: round(total[k] / capacity[k], 4) for k in total},
+        "layers": sorted(n for n in layers if n != "total"),
+    }
