@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from qnnc.build.stages import STAGE_NAMES, STAGES, Context, NeedsVivado, Options
+from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options, VivadoMissingError
 from qnnc.build.state import BuildRecord
 from qnnc.compiler import Compilation
 from qnnc.errors import QnncError
@@ -68,7 +68,7 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
         t0 = time.perf_counter()
         try:
             outputs = stage.run(ctx)
-        except NeedsVivado as exc:
+        except VivadoMissingError as exc:
             record.record(stage.name, status="needs-vivado", inputs=inputs, error=str(exc))
             log(f"[{stage.name}] stopped: {exc}.")
             log(f"Everything built so far is kept in {root}. On a machine with Vivado/Vitis, continue with:")

@@ -147,7 +147,7 @@ def _estimate(ctx: Context) -> dict:
     return _in_step("estimate", estimate, ctx)
 
 
-class NeedsVivado(QnncError):
+class VivadoMissingError(QnncError):
     """The hardware stages need Vivado/Vitis, which this machine does not have."""
 
 
@@ -156,7 +156,7 @@ def _hardware(ctx: Context) -> dict:
     from qnnc.backends.finn_compat import vivado_available
 
     if not vivado_available():
-        raise NeedsVivado("the hardware stages (FINN's HLS/RTL code generation, IP, FIFO sizing, synthesis, "
+        raise VivadoMissingError("the hardware stages (FINN's HLS/RTL code generation, IP, FIFO sizing, synthesis, "
                           "bitfile, PYNQ driver and deployment package) need Vivado/Vitis, which is not "
                           "installed here (XILINX_VIVADO unset or vivado not on PATH)")
     return _in_step("hardware", hardware, ctx)
