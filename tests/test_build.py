@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
+
+import pytest
 
 from conftest import ROOT
 
@@ -54,20 +58,59 @@ def test_a_failing_stage_keeps_earlier_outputs_and_names_its_log(tmp_path):
     assert stages["generate"]["status"] == "done" and stages["train"]["status"] == "failed"
 
 
-def test_spec_to_finn_estimates_end_to_end(tmp_path):
-    """The CI end-to-end path: train on real data, export, FINN estimates, stop before Vivado."""
-    out = tmp_path / "b"
-    env = {"XILINX_VIVADO": ""}
-    result = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env=env)
+@pytest.fixture(scope="module")
+def estimated(tmp_path_factory):
+    """The CI end-to-end path, built once: train on real data, export, verify, FINN estimates."""
+    out = tmp_path_factory.mktemp("e2e") / "b"
+    result = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
+    return out, result
+
+
+@pytest.mark.slow
+def test_spec_to_finn_estimates_end_to_end(estimated):
+    out, result = estimated
     assert result.returncode == 0, result.stdout + result.stderr
     stages = json.loads((out / "build.json").read_text())["stages"]
-    assert [stages[s]["status"] for s in ("generate", "train", "export", "estimate")] == ["done"] * 4
+    assert [stages[s]["status"] for s in ("generate", "train", "export", "verify", "estimate")] == ["done"] * 5
+    assert stages["verify"]["outputs"]["bit_exact"] is True
+    assert [r["stage"] for r in stages["verify"]["outputs"]["stages"]] == [
+        "qonnx", "finn-streamlined", "finn-hw-layers"]
     assert stages["hardware"]["status"] == "needs-vivado"
+    assert "need Vivado/Vitis" in result.stdout
     assert f"qnnc build {MLP} --out {out} --from hardware" in result.stdout
     est = stages["estimate"]["outputs"]
     assert est["fps"] > 0 and 0 < est["resources"]["LUT"] < est["capacity"]["LUT"]
     assert {"MVAU_hls_0", "MVAU_hls_1", "MVAU_hls_2", "LabelSelect_hls_0"} <= set(est["layers"])
     assert (out / "finn" / "report" / "estimate_layer_resources.json").exists()
     assert (out / "export" / "model.qonnx.onnx").exists()
-    again = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env=env)
-    assert "[estimate] up to date" in again.stdout and "[train] up to date" in again.stdout
+
+
+@pytest.mark.slow
+def test_rerunning_an_unchanged_build_does_nothing(estimated):
+    out, _ = estimated
+    start = time.perf_counter()
+    again = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
+    assert again.returncode == 0
+    for stage in ("generate", "train", "export", "verify", "estimate"):
+        assert f"[{stage}] up to date" in again.stdout
+    assert time.perf_counter() - start < 15
+
+
+@pytest.mark.slow
+def test_a_corrupted_weight_is_caught_at_the_first_diverging_stage(estimated, tmp_path):
+    from onnx import numpy_helper
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    from qnnc.backends.verify import VerificationError, held_out, verify
+    from qnnc.compiler import Compilation
+
+    out, _ = estimated
+    copy = tmp_path / "b"
+    shutil.copytree(out, copy)
+    model = ModelWrapper(str(copy / "export" / "model.onnx"))
+    weight = max(model.graph.initializer, key=lambda t: numpy_helper.to_array(t).size)
+    model.set_initializer(weight.name, -numpy_helper.to_array(weight))
+    model.save(str(copy / "export" / "model.onnx"))
+    spec = Compilation.from_path(MLP).spec
+    with pytest.raises(VerificationError, match="'qonnx' is the first stage that diverges"):
+        verify(copy, spec, held_out(spec, 64))

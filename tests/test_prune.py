@@ -36,7 +36,7 @@ def test_pruned_conv_net_keeps_the_strongest_channels_exactly(tmp_path):
     assert new.conv1.weight.shape == (24, 16, 3, 3) and new.fc0.weight.shape == (64, 96)
     with torch.no_grad():
         def upto_conv1(net):
-            h = net.pool0(net.conv0_act(net.conv0_bn(net.conv0(net.input_quant(x * module.INPUT_SCALE)))))
+            h = net.pool0(net.conv0_act(net.conv0_bn(net.conv0(x * module.INPUT_SCALE))))
             return net.conv1_act(net.conv1_bn(net.conv1(h)))
         assert torch.equal(upto_conv1(new), upto_conv1(old)[:, keep["conv1"]])
         # the flattened fc0 input follows the kept channels, 4 positions each

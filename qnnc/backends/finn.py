@@ -19,12 +19,26 @@ FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "r
 DEFAULT_TARGET_FPS = 1e6  # for 'fps: max' until qnnc chooses the folding itself
 
 
+def all_nodes(graph):
+    """Every node of a graph and of the subgraphs inside it (FINN's dataflow partitions)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.g is not None and attr.g.node:
+                yield from all_nodes(attr.g)
+            elif attr.name == "model" and attr.s and Path(attr.s.decode()).is_file():
+                yield from all_nodes(ModelWrapper(attr.s.decode()).graph)
+
+
 def folding_config(model, spec: m.Spec) -> dict:
     """FINN node name -> folding, by matching the spec's layers with FINN's units in order."""
     weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
     convs = [layer for layer in weights if isinstance(layer, m.Conv2d)]
-    mvaus = [n.name for n in model.graph.node if n.op_type.startswith("MVAU")]
-    swgs = [n.name for n in model.graph.node if n.op_type.startswith("ConvolutionInputGenerator")]
+    nodes = list(all_nodes(model.graph))
+    mvaus = [n.name for n in nodes if n.op_type.startswith("MVAU")]
+    swgs = [n.name for n in nodes if n.op_type.startswith("ConvolutionInputGenerator")]
     config: dict = {"Defaults": {}}
     for layer, node in zip(weights, mvaus, strict=False):
         fold = spec.target.folds.get(layer.name)
@@ -39,12 +53,15 @@ def folding_config(model, spec: m.Spec) -> dict:
 
 def make_folding_step(spec: m.Spec, root: Path):
     def step_qnnc_spec_folding(model, cfg):
-        """Apply the spec's folding, written first as FINN's folding config JSON."""
-        from qonnx.transformation.general import ApplyConfig
+        """Write the spec's folding as FINN's folding config JSON, then apply it with FINN's own step."""
+        from finn.builder.build_dataflow_steps import step_apply_folding_config
+        from qonnx.transformation.general import GiveUniqueNodeNames
 
+        model = model.transform(GiveUniqueNodeNames())
         config = folding_config(model, spec)
         write_text_atomic(root / FOLDING_JSON, json.dumps(config, indent=2, sort_keys=True) + "\n")
-        return model.transform(ApplyConfig(str(root / FOLDING_JSON)))
+        cfg.folding_config_file = str(root / FOLDING_JSON)
+        return step_apply_folding_config(model, cfg)
 
     return step_qnnc_spec_folding
 

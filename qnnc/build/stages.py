@@ -127,18 +127,23 @@ def _in_step(step: str, fn, ctx: Context) -> dict:
     try:
         with open(log_path, "w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
             return fn(ctx.root, ctx.spec)
-    except QnncError:
-        raise
     except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
         with open(log_path, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
-        raise ToolchainError(step, f"{type(exc).__name__}: {exc}", str(log_path)) from exc
+        text = str(exc) if isinstance(exc, QnncError) else f"{type(exc).__name__}: {exc}"
+        raise ToolchainError(step, text, str(log_path)) from exc
 
 
 def _export(ctx: Context) -> dict:
     from qnnc.backends.export import export
 
     return _in_step("export", export, ctx)
+
+
+def _verify(ctx: Context) -> dict:
+    from qnnc.backends.verify import held_out, verify
+
+    return _in_step("verify", lambda root, spec: verify(root, spec, held_out(spec)), ctx)
 
 
 def _estimate(ctx: Context) -> dict:
@@ -166,6 +171,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("generate", "write the Brevitas model and training loop", _generate_inputs, _generate),
     Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train),
     Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export),
+    Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models agree on held-out data",
+          _file_inputs("export/model.onnx", "model.pt"), _verify),
     Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
           _file_inputs("export/model.onnx"), _estimate),
     Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",

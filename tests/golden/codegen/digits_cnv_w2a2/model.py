@@ -12,7 +12,7 @@ from brevitas.core.restrict_val import FloatToIntImplType, RestrictValueType
 from brevitas.core.scaling import ScalingImplType
 from brevitas.core.zero_point import ZeroZeroPoint
 from brevitas.inject import ExtendedInjector
-from brevitas.nn import QuantConv2d, QuantIdentity, QuantLinear, QuantReLU
+from brevitas.nn import QuantConv2d, QuantLinear, QuantReLU
 from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
 from dependencies import value
 from torch import nn
@@ -94,7 +94,6 @@ class Net(nn.Module):
         super().__init__()
         w = {**WIDTHS, **(widths or {})}
         self.widths = w
-        self.input_quant = QuantIdentity(act_quant=UnsignedInputQuant, bit_width=4)
         self.conv0 = QuantConv2d(
             in_channels=1,
             out_channels=w['conv0'],
@@ -147,7 +146,6 @@ class Net(nn.Module):
         x = x * INPUT_SCALE
         if SIGNED_INPUT:
             x = 2.0 * x - 1.0
-        x = self.input_quant(x)
         x = self.conv0(x)
         x = self.conv0_bn(x)
         x = self.conv0_act(x)

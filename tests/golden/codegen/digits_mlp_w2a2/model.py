@@ -12,7 +12,7 @@ from brevitas.core.restrict_val import FloatToIntImplType, RestrictValueType
 from brevitas.core.scaling import ScalingImplType
 from brevitas.core.zero_point import ZeroZeroPoint
 from brevitas.inject import ExtendedInjector
-from brevitas.nn import QuantIdentity, QuantLinear, QuantReLU
+from brevitas.nn import QuantLinear, QuantReLU
 from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
 from dependencies import value
 from torch import nn
@@ -92,7 +92,6 @@ class Net(nn.Module):
         w = {**WIDTHS, **(widths or {})}
         self.widths = w
         self.flatten0 = nn.Flatten()
-        self.input_quant = QuantIdentity(act_quant=UnsignedInputQuant, bit_width=4)
         self.fc0 = QuantLinear(
             in_features=1 * 64,
             out_features=w['fc0'],
@@ -128,7 +127,6 @@ class Net(nn.Module):
         if SIGNED_INPUT:
             x = 2.0 * x - 1.0
         x = self.flatten0(x)
-        x = self.input_quant(x)
         x = self.fc0(x)
         x = self.fc0_bn(x)
         x = self.fc0_act(x)
