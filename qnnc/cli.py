@@ -100,6 +100,14 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from qnnc.doctor import report
+
+    lines, ok = report()
+    print("\n".join(lines))
+    return EXIT_OK if ok else EXIT_ERRORS
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -135,6 +143,9 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--samples", type=_positive, help="train on this many samples only")
     build.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
     build.set_defaults(handler=cmd_build)
+
+    doctor = sub.add_parser("doctor", help="show installed versions and which build stages can run here")
+    doctor.set_defaults(handler=cmd_doctor)
     return parser
 
 

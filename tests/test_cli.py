@@ -115,3 +115,12 @@ def test_fmt_refuses_a_spec_with_syntax_errors_and_keeps_it(tmp_path):
     result = qnnc("fmt", str(spec))
     assert result.returncode == 1 and "error[Q001]" in result.stdout
     assert spec.read_text() == "network n {\n  flatten (:)\n}\n"
+
+
+def test_doctor_lists_versions_and_what_can_run_here():
+    result = subprocess.run([sys.executable, "-m", "qnnc", "doctor"], capture_output=True, text=True, cwd=ROOT,
+                            env={**os.environ, "XILINX_VIVADO": ""})
+    assert result.returncode == 0, result.stdout
+    assert "finn-plus     1.6.1  ok" in result.stdout
+    assert "stages: generate, train, export, verify, estimate: can run" in result.stdout
+    assert "need Vivado/Vitis, not found here" in result.stdout
