@@ -100,6 +100,20 @@ def cmd_build(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_estimate(args: argparse.Namespace) -> int:
+    import json
+
+    from qnnc.build.runner import default_root, estimate_untrained, format_estimate
+    from qnnc.compiler import Compilation
+
+    comp = Compilation(_read(args.spec))
+    root = Path(args.out) if args.out else default_root(args.spec) / "untrained"
+    quiet = (lambda _line: None) if args.format == "json" else print
+    summary = estimate_untrained(comp, root, log=quiet)
+    print(json.dumps(summary, indent=2, sort_keys=True) if args.format == "json" else format_estimate(summary))
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from qnnc.doctor import report
 
@@ -143,6 +157,12 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--samples", type=_positive, help="train on this many samples only")
     build.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
     build.set_defaults(handler=cmd_build)
+
+    estimate = sub.add_parser("estimate", help="FINN's resource and throughput estimates, without training")
+    estimate.add_argument("spec", metavar="SPEC")
+    estimate.add_argument("--out", metavar="DIR", help="work directory (default: build/<spec name>/untrained)")
+    estimate.add_argument("--format", choices=("text", "json"), default="text")
+    estimate.set_defaults(handler=cmd_estimate)
 
     doctor = sub.add_parser("doctor", help="show installed versions and which build stages can run here")
     doctor.set_defaults(handler=cmd_doctor)

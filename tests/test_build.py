@@ -114,3 +114,14 @@ def test_a_corrupted_weight_is_caught_at_the_first_diverging_stage(estimated, tm
     spec = Compilation.from_path(MLP).spec
     with pytest.raises(VerificationError, match="'qonnx' is the first stage that diverges"):
         verify(copy, spec, held_out(spec, 64))
+
+
+@pytest.mark.slow
+def test_estimate_without_training(tmp_path):
+    result = qnnc("estimate", str(MLP), "--out", str(tmp_path / "e"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    layers = [row["layer"] for row in summary["per_layer"] if row["node"].startswith("MVAU")]
+    assert layers == ["fc0", "fc1", "out"]
+    assert summary["fps"] > 0 and 0 < summary["utilization"]["LUT"] < 1
+    assert not (tmp_path / "e" / "metrics.json").exists()  # nothing was trained

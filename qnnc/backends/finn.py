@@ -144,3 +144,21 @@ def summarize(root: Path, spec: m.Spec) -> dict:
         "utilization": {k: round(total[k] / capacity[k], 4) for k in total},
         "layers": sorted(n for n in layers if n != "total"),
     }
+
+
+def per_layer(root: Path, spec: m.Spec) -> list[dict]:
+    """FINN's per-unit cycles and resources, each matched to the spec layer it implements."""
+    report = Path(root) / FINN_DIR / "report"
+    cycles = json.loads((report / "estimate_layer_cycles.json").read_text())
+    resources = json.loads((report / "estimate_layer_resources.json").read_text())
+    weights = [layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
+    convs = [layer.name for layer in spec.network.layers if isinstance(layer, m.Conv2d)]
+    owners = {"MVAU": iter(weights), "ConvolutionInputGenerator": iter(convs)}
+    rows = []
+    for node, n_cycles in cycles.items():
+        kind = next((k for k in owners if node.startswith(k)), None)
+        layer = next(owners[kind], None) if kind else ("output" if node.startswith("LabelSelect") else None)
+        res = resources.get(node, {})
+        rows.append({"node": node, "layer": layer, "cycles": n_cycles, "LUT": res.get("LUT", 0),
+                     "BRAM_18K": res.get("BRAM_18K", 0), "DSP": res.get("DSP", 0)})
+    return rows

@@ -103,3 +103,44 @@ def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None
     if len(lines) > 1:
         for line in lines:
             log(line)
+
+
+def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
+    """generate -> initial weights -> export -> FINN estimate, with per-layer detail."""
+    from qnnc.backends.export import export
+    from qnnc.backends.finn import estimate, per_layer
+    from qnnc.backends.untrained import write_untrained
+    from qnnc.build.stages import Context, _in_step
+    from qnnc.codegen import generate
+    from qnnc.fsutil import write_text_atomic
+
+    facts = comp.facts
+    plan = generate(comp.spec, facts, Path(comp.source.path).name)
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, text in plan.files.items():
+        write_text_atomic(root / rel, text)
+    ctx = Context(root=root, plan=plan, spec=comp.spec, options=Options(), log=log)
+    for name, fn in (("init", write_untrained), ("export", export), ("estimate", estimate)):
+        t0 = time.perf_counter()
+        summary = _in_step(name, fn, ctx)
+        log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
+    summary["per_layer"] = per_layer(root, comp.spec)
+    summary["board"] = comp.spec.target.board
+    summary["clock_mhz"] = comp.spec.target.clock_mhz
+    return summary
+
+
+def format_estimate(summary: dict) -> str:
+    rows = [f"{'FINN unit':<34} {'spec layer':<12} {'cycles':>8} {'LUT':>8} {'BRAM18':>7} {'DSP':>5}"]
+    for row in summary["per_layer"]:
+        rows.append(f"{row['node']:<34} {row['layer'] or '-':<12} {row['cycles']:>8} {row['LUT']:>8.0f} "
+                    f"{row['BRAM_18K']:>7} {row['DSP']:>5}")
+    util = summary["utilization"]
+    rows += [
+        "",
+        f"throughput {summary['fps']:,.0f} FPS at {summary['clock_mhz']:g} MHz, latency "
+        f"{summary['latency_ns'] / 1000:.2f} us, bottleneck {summary['bottleneck']}",
+        f"{summary['board']}: LUT {util['LUT'] * 100:.1f} %, BRAM {util['BRAM_18K'] * 100:.1f} %, "
+        f"DSP {util['DSP'] * 100:.1f} % (FINN's estimates, untrained weights)",
+    ]
+    return "\n".join(rows)
