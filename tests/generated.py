@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
+from qnnc.backends.export import import_generated
 from qnnc.codegen import generate
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
@@ -24,9 +23,4 @@ def write_plan(plan, folder: Path) -> Path:
 
 
 def import_model(folder: Path):
-    name = f"qnnc_generated_{abs(hash(str(folder)))}"
-    spec = importlib.util.spec_from_file_location(name, folder / "model.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return import_generated(folder)
