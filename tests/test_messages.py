@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import TFC, diagnostics
+from conftest import ROOT, TFC, diagnostics
 from qnnc.diagnostics import render_one, render_text
 from qnnc.errors import Source
 
@@ -105,3 +105,14 @@ def test_syntax_error_message_and_hint():
 def test_unexpected_end_of_file():
     diag = only("network n {\n  flatten\n")
     assert (diag.code, diag.message) == ("Q002", "unexpected end of file")
+
+
+def test_input_values_half_way_between_quantizer_levels_are_warned_about():
+    text = (ROOT / "specs" / "digits_mlp_w2a2.qnn").read_text().replace(
+        "input uint8[1, 8, 8] scale 1/16", "input uint8[1, 8, 8] scale 1/16 -> quant uint4")
+    diag = only(text)
+    assert (diag.code, diag.severity) == ("Q047", "warning")
+    assert diag.message == ("raw input value 8 falls exactly half-way between two levels of the uint4 input "
+                            "quantizer; Brevitas rounds half to even, FINN's thresholds round half up")
+    on_grid = text.replace("scale 1/16 -> quant uint4", "scale 1/15 -> quant uint4")
+    assert diagnostics(on_grid) == []

@@ -9,6 +9,9 @@ would be left behind on the CPU.
 
 from __future__ import annotations
 
+import re
+from fractions import Fraction
+
 from qnnc.errors import Diagnostic
 from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
@@ -30,6 +33,7 @@ def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnost
             hint="add an input quantizer, e.g. '-> quant int8', or read the data as uint8",
         ))
         state = QUANT  # reported once here, not again at the first layer
+    found.extend(_check_input_rounding(net.input))
     source = "the input"
     for layer in net.layers:
         state, diag = _step(layer, state, source)
@@ -99,3 +103,44 @@ def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnost
         found.append(Diagnostic("Q046", f"top {out.k} of only {classes} classes", out.span,
                                 hint=f"use at most top {classes}"))
     return found
+
+
+def _raw_values(dtype: str) -> range | None:
+    match = re.match(r"^(u?)int([1-9][0-9]*)$", dtype)
+    if not match:
+        return None
+    bits = int(match.group(2))
+    return range(0, 2**bits) if match.group(1) else range(-(2 ** (bits - 1)), 2 ** (bits - 1))
+
+
+def half_way_inputs(inp: m.InputSpec) -> list[int]:
+    """Raw input values that the input quantizer sees exactly half-way between two levels.
+    Brevitas rounds those half to even, FINN's thresholds half up: the hardware would differ."""
+    raw = _raw_values(inp.dtype)
+    quant = re.match(r"^(u?)int([1-9][0-9]*)$", inp.quant or "")
+    if raw is None or quant is None:
+        return []
+    bits, signed = int(quant.group(2)), not quant.group(1)
+    levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1  # steps per unit: [-1, 1] or [0, 1]
+    out = []
+    for v in raw:
+        x = Fraction(v) * Fraction(inp.scale).limit_denominator(1 << 20)
+        x = 2 * x - 1 if signed else x
+        q = x * levels
+        if abs(q) <= levels and q.denominator == 2:
+            out.append(v)
+    return out
+
+
+def _check_input_rounding(inp: m.InputSpec) -> list[Diagnostic]:
+    values = half_way_inputs(inp)
+    if not values:
+        return []
+    shown = ", ".join(map(str, values[:4])) + (", ..." if len(values) > 4 else "")
+    what = f"raw input values {shown} fall" if len(values) > 1 else f"raw input value {shown} falls"
+    return [Diagnostic(
+        "Q047", f"{what} exactly half-way between two levels of the {inp.quant} input quantizer; Brevitas "
+        "rounds half to even, FINN's thresholds round half up", inp.span,
+        hint="feed the raw integers without '-> quant', or pick a scale on the quantizer's grid",
+        severity="warning",
+    )]
