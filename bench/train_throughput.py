@@ -19,7 +19,6 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qnnc.codegen import generate  # noqa: E402
 from qnnc.compiler import Compilation  # noqa: E402
 from qnnc.runtime import trainer  # noqa: E402
 
@@ -62,7 +61,7 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     comp = Compilation.from_path(args.spec)
-    plan = generate(comp.spec, comp.facts, Path(args.spec).name)
+    plan = comp.plan
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for rel, text in plan.files.items():

@@ -47,6 +47,13 @@ class Compilation:
             raise SpecError(diagnostics, self.source)
         return facts
 
+    @cached_property
+    def plan(self):
+        """The generated files (``qnnc.codegen.Plan``); needs a spec without errors."""
+        from qnnc.codegen import generate
+
+        return generate(self.spec, self.facts, Path(self.source.path).name)
+
     def diagnostics(self) -> list[Diagnostic]:
         """Every diagnostic for this spec, errors and warnings, sorted by position."""
         try:

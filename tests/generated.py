@@ -5,14 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from qnnc.backends.export import import_generated
-from qnnc.codegen import generate
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 
 
 def plan_for(text: str, name: str = "t.qnn"):
     comp = Compilation(Source(text, name))
-    return comp, generate(comp.spec, comp.facts, name)
+    return comp, comp.plan
 
 
 def write_plan(plan, folder: Path) -> Path:

@@ -11,7 +11,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from qnnc.codegen import generate  # noqa: E402
 from qnnc.compiler import Compilation  # noqa: E402
 
 
@@ -19,12 +18,11 @@ def main() -> None:
     out = ROOT / "tests" / "golden" / "spec"
     out.mkdir(parents=True, exist_ok=True)
     for path in sorted((ROOT / "specs").glob("*.qnn")):
-        spec = Compilation.from_path(path).spec
-        data = json.loads(spec.model_dump_json())
+        comp = Compilation.from_path(path)
+        data = json.loads(comp.spec.model_dump_json())
         (out / f"{path.stem}.json").write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
         print("wrote", out / f"{path.stem}.json")
-        plan = generate(spec, Compilation.from_path(path).facts, path.name)
-        for rel, text in plan.files.items():
+        for rel, text in comp.plan.files.items():
             target = ROOT / "tests" / "golden" / "codegen" / path.stem / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(text)

@@ -24,9 +24,7 @@ def select(start: str | None, until: str | None) -> list[str]:
 
 def dry_run(comp: Compilation, root: Path, *, start=None, until=None, log=print) -> None:
     """Show the plan of files and the stages that would run, running nothing."""
-    from qnnc.codegen import generate
-
-    plan = generate(comp.spec, comp.facts, Path(comp.source.path).name)
+    plan = comp.plan
     log(f"build directory: {root}")
     log(f"plan (digest {plan.digest[:16]}):")
     for line in plan.describe():
@@ -41,11 +39,8 @@ def default_root(spec_path: str) -> Path:
 
 def run_build(comp: Compilation, root: Path, *, start=None, until=None, options: Options | None = None,
               log=print) -> dict:
-    from qnnc.codegen import generate
-
     options = options or Options()
-    facts = comp.facts  # raises SpecError before any work when the spec is wrong
-    plan = generate(comp.spec, facts, Path(comp.source.path).name)
+    plan = comp.plan  # raises SpecError before any work when the spec is wrong
     root.mkdir(parents=True, exist_ok=True)
     record = BuildRecord(root)
     if start:
@@ -110,19 +105,15 @@ def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
     from qnnc.backends.export import export
     from qnnc.backends.finn import estimate, per_layer
     from qnnc.backends.untrained import write_untrained
-    from qnnc.build.stages import Context, _in_step
-    from qnnc.codegen import generate
-    from qnnc.fsutil import write_text_atomic
+    from qnnc.build.stages import generate_files, run_backend
 
-    facts = comp.facts
-    plan = generate(comp.spec, facts, Path(comp.source.path).name)
+    plan = comp.plan
     root.mkdir(parents=True, exist_ok=True)
-    for rel, text in plan.files.items():
-        write_text_atomic(root / rel, text)
     ctx = Context(root=root, plan=plan, spec=comp.spec, options=Options(), log=log)
+    generate_files(ctx)
     for name, fn in (("init", write_untrained), ("export", export), ("estimate", estimate)):
         t0 = time.perf_counter()
-        summary = _in_step(name, fn, ctx)
+        summary = run_backend(name, fn, ctx)
         log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
     summary["per_layer"] = per_layer(root, comp.spec)
     summary["board"] = comp.spec.target.board

@@ -59,7 +59,7 @@ def _generate_inputs(ctx: Context) -> str:
     return ctx.plan.digest
 
 
-def _generate(ctx: Context) -> dict:
+def generate_files(ctx: Context) -> dict:
     for rel, text in sorted(ctx.plan.files.items()):
         path = ctx.root / rel
         if not path.exists() or path.read_text() != text:
@@ -120,7 +120,7 @@ def _file_inputs(*rels: str):
     return inputs
 
 
-def _in_step(step: str, fn, ctx: Context) -> dict:
+def run_backend(step: str, fn, ctx: Context) -> dict:
     """Run a backend function; its failures become ToolchainError naming the step and log."""
     log_path = ctx.root / "logs" / f"{step}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,19 +137,19 @@ def _in_step(step: str, fn, ctx: Context) -> dict:
 def _export(ctx: Context) -> dict:
     from qnnc.backends.export import export
 
-    return _in_step("export", export, ctx)
+    return run_backend("export", export, ctx)
 
 
 def _verify(ctx: Context) -> dict:
     from qnnc.backends.verify import held_out, verify
 
-    return _in_step("verify", lambda root, spec: verify(root, spec, held_out(spec)), ctx)
+    return run_backend("verify", lambda root, spec: verify(root, spec, held_out(spec)), ctx)
 
 
 def _estimate(ctx: Context) -> dict:
     from qnnc.backends.finn import estimate
 
-    return _in_step("estimate", estimate, ctx)
+    return run_backend("estimate", estimate, ctx)
 
 
 class VivadoMissingError(QnncError):
@@ -164,11 +164,11 @@ def _hardware(ctx: Context) -> dict:
         raise VivadoMissingError("the hardware stages (FINN's HLS/RTL code generation, IP, FIFO sizing, synthesis, "
                           "bitfile, PYNQ driver and deployment package) need Vivado/Vitis, which is not "
                           "installed here (XILINX_VIVADO unset or vivado not on PATH)")
-    return _in_step("hardware", hardware, ctx)
+    return run_backend("hardware", hardware, ctx)
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, _generate),
+    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files),
     Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train),
     Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export),
     Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models agree on held-out data",
