@@ -32,21 +32,32 @@ def all_nodes(graph):
                 yield from all_nodes(ModelWrapper(attr.s.decode()).graph)
 
 
+def match_units(node_names, spec: m.Spec) -> dict[str, str]:
+    """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
+    matrix unit (MVAU) is the n-th linear/conv layer, the n-th sliding-window generator the
+    n-th conv layer, and LabelSelect the network output."""
+    weights = [layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
+    convs = [layer.name for layer in spec.network.layers if isinstance(layer, m.Conv2d)]
+    owners = {"MVAU": iter(weights), "ConvolutionInputGenerator": iter(convs)}
+    matched = {}
+    for node in node_names:
+        kind = next((k for k in owners if node.startswith(k)), None)
+        layer = next(owners[kind], None) if kind else ("output" if node.startswith("LabelSelect") else None)
+        if layer is not None:
+            matched[node] = layer
+    return matched
+
+
 def folding_config(model, spec: m.Spec) -> dict:
-    """FINN node name -> folding, by matching the spec's layers with FINN's units in order."""
-    weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
-    convs = [layer for layer in weights if isinstance(layer, m.Conv2d)]
-    nodes = list(all_nodes(model.graph))
-    mvaus = [n.name for n in nodes if n.op_type.startswith("MVAU")]
-    swgs = [n.name for n in nodes if n.op_type.startswith("ConvolutionInputGenerator")]
+    """FINN node name -> folding from the spec; a sliding-window generator takes its conv's SIMD."""
     config: dict = {"Defaults": {}}
-    for layer, node in zip(weights, mvaus, strict=False):
-        fold = spec.target.folds.get(layer.name)
-        if fold is not None:
+    for node, layer in match_units([n.name for n in all_nodes(model.graph)], spec).items():
+        fold = spec.target.folds.get(layer)
+        if fold is None:
+            continue
+        if node.startswith("MVAU"):
             config[node] = {FINN_KEYS[k]: v for k, v in fold.model_dump(exclude_none=True).items()}
-    for layer, node in zip(convs, swgs, strict=False):
-        fold = spec.target.folds.get(layer.name)
-        if fold is not None and fold.simd is not None:
+        elif node.startswith("ConvolutionInputGenerator") and fold.simd is not None:
             config[node] = {"SIMD": fold.simd}
     return config
 
@@ -151,14 +162,10 @@ def per_layer(root: Path, spec: m.Spec) -> list[dict]:
     report = Path(root) / FINN_DIR / "report"
     cycles = json.loads((report / "estimate_layer_cycles.json").read_text())
     resources = json.loads((report / "estimate_layer_resources.json").read_text())
-    weights = [layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
-    convs = [layer.name for layer in spec.network.layers if isinstance(layer, m.Conv2d)]
-    owners = {"MVAU": iter(weights), "ConvolutionInputGenerator": iter(convs)}
+    layers = match_units(cycles, spec)
     rows = []
     for node, n_cycles in cycles.items():
-        kind = next((k for k in owners if node.startswith(k)), None)
-        layer = next(owners[kind], None) if kind else ("output" if node.startswith("LabelSelect") else None)
         res = resources.get(node, {})
-        rows.append({"node": node, "layer": layer, "cycles": n_cycles, "LUT": res.get("LUT", 0),
+        rows.append({"node": node, "layer": layers.get(node), "cycles": n_cycles, "LUT": res.get("LUT", 0),
                      "BRAM_18K": res.get("BRAM_18K", 0), "DSP": res.get("DSP", 0)})
     return rows
