@@ -32,32 +32,49 @@ def all_nodes(graph):
                 yield from all_nodes(ModelWrapper(attr.s.decode()).graph)
 
 
-def match_units(node_names, spec: m.Spec) -> dict[str, str]:
+FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the unit after them
+
+
+def match_units(nodes, spec: m.Spec) -> dict[str, str]:
     """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
-    matrix unit (MVAU) is the n-th linear/conv layer, the n-th sliding-window generator the
-    n-th conv layer, and LabelSelect the network output."""
-    weights = [layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
-    convs = [layer.name for layer in spec.network.layers if isinstance(layer, m.Conv2d)]
-    owners = {"MVAU": iter(weights), "ConvolutionInputGenerator": iter(convs)}
-    matched = {}
-    for node in node_names:
-        kind = next((k for k in owners if node.startswith(k)), None)
-        layer = next(owners[kind], None) if kind else ("output" if node.startswith("LabelSelect") else None)
+    matrix unit (MVAU) is the n-th linear/conv layer, the n-th Pool/StreamingMaxPool the n-th
+    maxpool, LabelSelect the output; a sliding-window generator or padding unit belongs to the
+    unit it feeds (a conv's MVAU, or the Pool of a maxpool)."""
+    nodes = list(nodes)
+    owners = {
+        "MVAU": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)),
+        "Pool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
+        "StreamingMaxPool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
+    }
+    matched: dict[str, str] = {}
+    for node in nodes:
+        kind = next((k for k in owners if node.op_type.startswith(k)), None)
+        layer = next(owners[kind], None) if kind else ("output" if node.op_type.startswith("LabelSelect") else None)
         if layer is not None:
-            matched[node] = layer
+            matched[node.name] = layer
+    consumer = {tensor: node for node in nodes for tensor in node.input}
+    for node in nodes:
+        if node.op_type.startswith(FEEDERS):
+            fed = node
+            while fed is not None and fed.op_type.startswith(FEEDERS):
+                fed = consumer.get(fed.output[0])
+            if fed is not None and fed.name in matched:
+                matched[node.name] = matched[fed.name]
     return matched
 
 
 def folding_config(model, spec: m.Spec) -> dict:
     """FINN node name -> folding from the spec; a sliding-window generator takes its conv's SIMD."""
     config: dict = {"Defaults": {}}
-    for node, layer in match_units([n.name for n in all_nodes(model.graph)], spec).items():
-        fold = spec.target.folds.get(layer)
+    layers = {layer.name: layer for layer in spec.network.layers}
+    for node, owner in match_units(all_nodes(model.graph), spec).items():
+        fold = spec.target.folds.get(owner)
         if fold is None:
             continue
         if node.startswith("MVAU"):
             config[node] = {FINN_KEYS[k]: v for k, v in fold.model_dump(exclude_none=True).items()}
-        elif node.startswith("ConvolutionInputGenerator") and fold.simd is not None:
+        elif node.startswith("ConvolutionInputGenerator") and fold.simd is not None \
+                and isinstance(layers[owner], m.Conv2d):
             config[node] = {"SIMD": fold.simd}
     return config
 
@@ -162,7 +179,10 @@ def per_layer(root: Path, spec: m.Spec) -> list[dict]:
     report = Path(root) / FINN_DIR / "report"
     cycles = json.loads((report / "estimate_layer_cycles.json").read_text())
     resources = json.loads((report / "estimate_layer_resources.json").read_text())
-    layers = match_units(cycles, spec)
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    final = ModelWrapper(str(Path(root) / FINN_DIR / "intermediate_models" / "step_generate_estimate_reports.onnx"))
+    layers = match_units(all_nodes(final.graph), spec)
     rows = []
     for node, n_cycles in cycles.items():
         res = resources.get(node, {})
