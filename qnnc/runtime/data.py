@@ -93,19 +93,17 @@ def data_dirs(name: str) -> list[Path]:
 
 
 def check_available(name: str) -> None:
-    """Raise ``DatasetMissingError`` now, cheaply, if ``name`` cannot be loaded here."""
-    if name == "digits" or (name == "mnist" and pureml_mnist_archive() is not None):
-        return
-    if name in ("mnist", "fashion-mnist"):
-        if all(_find(name, f) is not None for f in IDX_FILES):
-            return
-    elif name == "cifar10":
-        if any((d / "cifar-10-batches-py").is_dir() or (d / "cifar-10-python.tar.gz").is_file()
-               for d in data_dirs(name)):
-            return
-    elif _find(name, "unsw_nb15_binarized.npz") is not None:
-        return
-    raise _missing(name)
+    """Raise ``DatasetMissingError`` now, cheaply, if ``name`` cannot be loaded here: the same
+    file search the loader does, without reading the data."""
+    sources = {
+        "digits": lambda: True,
+        "mnist": lambda: pureml_mnist_archive() or _idx_paths("mnist"),
+        "fashion-mnist": lambda: _idx_paths("fashion-mnist"),
+        "cifar10": _cifar_source,
+        "unsw-nb15": _unsw_path,
+    }
+    if not sources[name]():
+        raise _missing(name)
 
 
 def load(name: str) -> Arrays:
@@ -200,23 +198,38 @@ def _find(name: str, filename: str) -> Path | None:
     return None
 
 
-def _idx_dataset(name: str) -> Arrays:
+def _idx_paths(name: str) -> list[Path] | None:
     paths = [_find(name, f) for f in IDX_FILES]
-    if any(p is None for p in paths):
+    return None if any(p is None for p in paths) else paths
+
+
+def _idx_dataset(name: str) -> Arrays:
+    paths = _idx_paths(name)
+    if paths is None:
         raise _missing(name)
     return tuple(read_idx(p) for p in paths)  # type: ignore[return-value]
 
 
 # ---- CIFAR-10: the python pickle batches --------------------------------------------------------
-def _cifar10() -> Arrays:
+def _cifar_source() -> Path | None:
+    """The extracted batches folder, or the downloaded archive, whichever is found first."""
     for folder in data_dirs("cifar10"):
         if (folder / "cifar-10-batches-py").is_dir():
-            return _cifar_batches(folder / "cifar-10-batches-py")
+            return folder / "cifar-10-batches-py"
         if (folder / "cifar-10-python.tar.gz").is_file():
-            with tarfile.open(folder / "cifar-10-python.tar.gz") as tar:
-                tar.extractall(folder, filter="data")
-            return _cifar_batches(folder / "cifar-10-batches-py")
-    raise _missing("cifar10")
+            return folder / "cifar-10-python.tar.gz"
+    return None
+
+
+def _cifar10() -> Arrays:
+    source = _cifar_source()
+    if source is None:
+        raise _missing("cifar10")
+    if source.name.endswith(".tar.gz"):
+        with tarfile.open(source) as tar:
+            tar.extractall(source.parent, filter="data")
+        source = source.parent / "cifar-10-batches-py"
+    return _cifar_batches(source)
 
 
 def _cifar_batches(folder: Path) -> Arrays:
@@ -231,8 +244,12 @@ def _cifar_batches(folder: Path) -> Arrays:
 
 
 # ---- UNSW-NB15 (FINN's binarized version): an .npz with train and test arrays -------------------
+def _unsw_path() -> Path | None:
+    return _find("unsw-nb15", "unsw_nb15_binarized.npz")
+
+
 def _unsw() -> Arrays:
-    path = _find("unsw-nb15", "unsw_nb15_binarized.npz")
+    path = _unsw_path()
     if path is None:
         raise _missing("unsw-nb15")
     with np.load(path) as npz:
