@@ -6,7 +6,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from conftest import ROOT
-from qnnc.backends.finn import folding_config, match_units
+from qnnc.backends.finn import match_units
+from qnnc.backends.folding import pinned
 from qnnc.compiler import Compilation
 
 SPEC = Compilation.from_path(ROOT / "specs" / "digits_cnv_w2a2.qnn").spec
@@ -32,13 +33,8 @@ def test_units_are_matched_to_the_layers_they_implement():
     }
 
 
-def test_a_convs_simd_goes_to_its_own_window_generator_not_the_pools(monkeypatch):
-    import qnnc.backends.finn as finn
-
-    monkeypatch.setattr(finn, "all_nodes", lambda graph: NODES)
-    config = folding_config(SimpleNamespace(graph=None), SPEC)
-    assert config == {
-        "Defaults": {},
+def test_a_convs_simd_goes_to_its_own_window_generator_not_the_pools():
+    assert pinned(NODES, SPEC, match_units(NODES, SPEC)) == {
         "MVAU_hls_0": {"PE": 4, "SIMD": 1}, "ConvolutionInputGenerator_rtl_0": {"SIMD": 1},
         "MVAU_hls_1": {"PE": 8, "SIMD": 16}, "ConvolutionInputGenerator_rtl_2": {"SIMD": 16},
     }

@@ -4,19 +4,20 @@ Vivado is installed. The spec's folding is written as FINN's folding config JSON
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from qnnc.backends.export import FINN_INPUT
 from qnnc.backends.finn_compat import build_dataflow, prepare_finn
+from qnnc.backends.folding import FOLDING_JSON, FOLDING_REPORT, make_folding_step
 from qnnc.boards import BOARDS
+from qnnc.errors import QnncError
 from qnnc.fsutil import write_text_atomic
+from qnnc.hw import plot, power
 from qnnc.spec import model as m
 
 FINN_DIR = "finn"
-FOLDING_JSON = "finn/folding_config.json"
-FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
-DEFAULT_TARGET_FPS = 1e6  # for 'fps: max' until qnnc chooses the folding itself
+ESTIMATE_JSON = "estimate.json"
+ESTIMATE_PNG = "estimate.png"
 
 
 def all_nodes(graph):
@@ -63,52 +64,29 @@ def match_units(nodes, spec: m.Spec) -> dict[str, str]:
     return matched
 
 
-def folding_config(model, spec: m.Spec) -> dict:
-    """FINN node name -> folding from the spec; a sliding-window generator takes its conv's SIMD."""
-    config: dict = {"Defaults": {}}
-    layers = {layer.name: layer for layer in spec.network.layers}
-    for node, owner in match_units(all_nodes(model.graph), spec).items():
-        fold = spec.target.folds.get(owner)
-        if fold is None:
-            continue
-        if node.startswith("MVAU"):
-            config[node] = {FINN_KEYS[k]: v for k, v in fold.model_dump(exclude_none=True).items()}
-        elif node.startswith("ConvolutionInputGenerator") and fold.simd is not None \
-                and isinstance(layers[owner], m.Conv2d):
-            config[node] = {"SIMD": fold.simd}
-    return config
+def estimate_steps(spec: m.Spec, root: Path) -> list:
+    """FINN's estimate steps with its folding steps (SetFolding for a target fps, then the
+    folding JSON) replaced by qnnc's, which runs after the bit widths are final so that the
+    costs it optimises are the ones FINN reports."""
+    import finn.builder.build_dataflow_config as bc
 
-
-def make_folding_step(spec: m.Spec, root: Path):
-    def step_qnnc_spec_folding(model, cfg):
-        """Write the spec's folding as FINN's folding config JSON, then apply it with FINN's own step."""
-        from finn.builder.build_dataflow_steps import step_apply_folding_config
-        from qonnx.transformation.general import GiveUniqueNodeNames
-
-        model = model.transform(GiveUniqueNodeNames())
-        config = folding_config(model, spec)
-        write_text_atomic(root / FOLDING_JSON, json.dumps(config, indent=2, sort_keys=True) + "\n")
-        cfg.folding_config_file = str(root / FOLDING_JSON)
-        return step_apply_folding_config(model, cfg)
-
-    return step_qnnc_spec_folding
+    replaced = ("step_target_fps_parallelization", "step_apply_folding_config")
+    steps = [s for s in bc.estimate_only_dataflow_steps if s not in replaced]
+    steps.insert(steps.index("step_minimize_bit_width") + 1, make_folding_step(spec, root))
+    return steps
 
 
 def estimate_config(spec: m.Spec, root: Path):
     prepare_finn()
     import finn.builder.build_dataflow_config as bc
 
-    steps = list(bc.estimate_only_dataflow_steps)
-    if spec.target.folds:
-        steps[steps.index("step_apply_folding_config")] = make_folding_step(spec, root)
-    fps = spec.target.fps if math.isfinite(spec.target.fps) else DEFAULT_TARGET_FPS
     return bc.DataflowBuildConfig(
         output_dir=str(root / FINN_DIR),
         synth_clk_period_ns=1000.0 / spec.target.clock_mhz,
-        target_fps=int(fps),
+        folding_config_file=str(root / FOLDING_JSON),  # written by qnnc's folding step
         board=BOARDS[spec.target.board].finn_name,
         shell_flow_type=bc.ShellFlowType.VIVADO_ZYNQ,
-        steps=steps,
+        steps=estimate_steps(spec, root),
         generate_outputs=[bc.DataflowOutputType.ESTIMATE_REPORTS],
         verbose=False,
     )
@@ -121,7 +99,27 @@ def estimate(root: Path, spec: m.Spec) -> dict:
     if left:
         raise RuntimeError(f"FINN left {', '.join(left)} outside its dataflow partition: these would run on "
                            "the CPU; see finn/intermediate_models/dataflow_parent.onnx")
-    return summarize(root, spec)
+    summary = summarize(root, spec)
+    summary["per_layer"] = per_layer(root, spec, summary["folding"])
+    write_text_atomic(root / ESTIMATE_JSON, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+    summary["plot"] = plot.save(summary, root / ESTIMATE_PNG, title=f"{spec.network.name} on {spec.target.board}")
+    check_fit(summary["folding"], spec)
+    return summary
+
+
+def check_fit(folding: dict, spec: m.Spec) -> None:
+    """A design over the board's caps, or short of an fps target, is the spec's mistake: say
+    by how much, what costs most and what would fit (the reports stay for a look)."""
+    over = [f"{r} {folding['totals'][r]:,.0f} of {folding['budget'][r]:,.0f} allowed"
+            for r in folding["budget"] if folding["totals"][r] > folding["budget"][r]]
+    if over:
+        raise QnncError(f"the design does not fit {spec.target.board} under the spec's caps ({'; '.join(over)}); "
+                        f"the costliest layer is {folding['costliest']}. Lower the fps target, raise max_lut/"
+                        f"max_bram, or narrow the network; folding report: {FOLDING_REPORT}")
+    if not folding["meets_target"]:
+        raise QnncError(f"fps {spec.target.fps:g} is out of reach: the fastest folding of the bottleneck "
+                        f"{folding['bottleneck']} gives {folding['fps']:,.0f} FPS at {spec.target.clock_mhz:g} "
+                        f"MHz; use 'fps: max' or a lower target")
 
 
 def left_outside_dataflow(root: Path) -> list[str]:
@@ -146,8 +144,8 @@ def hardware_config(spec: m.Spec, root: Path):
     import finn.builder.build_dataflow_config as bc
 
     config = estimate_config(spec, root)
-    estimate_steps = list(bc.estimate_only_dataflow_steps)
-    config.steps = config.steps + [s for s in bc.default_build_dataflow_steps if s not in estimate_steps]
+    done = set(bc.estimate_only_dataflow_steps)
+    config.steps = config.steps + [s for s in bc.default_build_dataflow_steps if s not in done]
     config.generate_outputs = [bc.DataflowOutputType.ESTIMATE_REPORTS, bc.DataflowOutputType.BITFILE,
                                bc.DataflowOutputType.PYNQ_DRIVER, bc.DataflowOutputType.DEPLOYMENT_PACKAGE]
     return config
@@ -166,16 +164,20 @@ def summarize(root: Path, spec: m.Spec) -> dict:
     total = {k: sum(v.get(k, 0) for n, v in layers.items() if n != "total") for k in ("LUT", "BRAM_18K", "DSP")}
     board = BOARDS[spec.target.board]
     capacity = {"LUT": board.lut, "BRAM_18K": board.bram18, "DSP": board.dsp}
+    fps = perf["estimated_throughput_fps"]
     return {
-        "fps": perf["estimated_throughput_fps"], "latency_ns": perf["estimated_latency_ns"],
+        "fps": fps, "latency_ns": perf["estimated_latency_ns"],
         "bottleneck": perf["max_cycles_node_name"], "resources": total, "capacity": capacity,
         "utilization": {k: round(total[k] / capacity[k], 4) for k in total},
         "layers": sorted(n for n in layers if n != "total"),
+        "folding": json.loads((Path(root) / FOLDING_REPORT).read_text()),
+        "power": power.for_build(Path(root), total, spec.target.clock_mhz, board.part, fps),
     }
 
 
-def per_layer(root: Path, spec: m.Spec) -> list[dict]:
-    """FINN's per-unit cycles and resources, each matched to the spec layer it implements."""
+def per_layer(root: Path, spec: m.Spec, folding: dict) -> list[dict]:
+    """FINN's per-unit cycles and resources, each matched to the spec layer it implements,
+    with the folding qnnc chose for it."""
     report = Path(root) / FINN_DIR / "report"
     cycles = json.loads((report / "estimate_layer_cycles.json").read_text())
     resources = json.loads((report / "estimate_layer_resources.json").read_text())
@@ -183,9 +185,11 @@ def per_layer(root: Path, spec: m.Spec) -> list[dict]:
 
     final = ModelWrapper(str(Path(root) / FINN_DIR / "intermediate_models" / "step_generate_estimate_reports.onnx"))
     layers = match_units(all_nodes(final.graph), spec)
+    chosen = {node: attrs for row in folding["units"] for node, attrs in row["attrs"].items()}
     rows = []
     for node, n_cycles in cycles.items():
         res = resources.get(node, {})
         rows.append({"node": node, "layer": layers.get(node), "cycles": n_cycles, "LUT": res.get("LUT", 0),
-                     "BRAM_18K": res.get("BRAM_18K", 0), "DSP": res.get("DSP", 0)})
+                     "BRAM_18K": res.get("BRAM_18K", 0), "DSP": res.get("DSP", 0),
+                     "folding": chosen.get(node, {})})
     return rows

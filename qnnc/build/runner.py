@@ -101,9 +101,9 @@ def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None
 
 
 def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
-    """generate -> initial weights -> export -> FINN estimate, with per-layer detail."""
+    """generate -> initial weights -> export -> FINN estimate (with qnnc's folding)."""
     from qnnc.backends.export import export
-    from qnnc.backends.finn import estimate, per_layer
+    from qnnc.backends.finn import estimate
     from qnnc.backends.untrained import write_untrained
     from qnnc.build.stages import generate_files, run_backend
 
@@ -115,23 +115,38 @@ def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
         t0 = time.perf_counter()
         summary = run_backend(name, fn, ctx)
         log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
-    summary["per_layer"] = per_layer(root, comp.spec)
     summary["board"] = comp.spec.target.board
     summary["clock_mhz"] = comp.spec.target.clock_mhz
     return summary
 
 
+def folding_text(attrs: dict) -> str:
+    short = {"PE": "pe", "SIMD": "simd", "ram_style": "ram", "parallel_window": "pw"}
+    return " ".join(f"{short.get(k, k)} {v}" for k, v in attrs.items() if k in short and v != "auto")
+
+
 def format_estimate(summary: dict) -> str:
-    rows = [f"{'FINN unit':<34} {'spec layer':<12} {'cycles':>8} {'LUT':>8} {'BRAM18':>7} {'DSP':>5}"]
+    rows = [f"{'FINN unit':<32} {'spec layer':<10} {'folding':<26} {'cycles':>8} {'LUT':>7} {'BRAM18':>6} {'DSP':>4}"]
     for row in summary["per_layer"]:
-        rows.append(f"{row['node']:<34} {row['layer'] or '-':<12} {row['cycles']:>8} {row['LUT']:>8.0f} "
-                    f"{row['BRAM_18K']:>7} {row['DSP']:>5}")
-    util = summary["utilization"]
+        rows.append(f"{row['node']:<32} {row['layer'] or '-':<10} {folding_text(row['folding']):<26} "
+                    f"{row['cycles']:>8} {row['LUT']:>7.0f} {row['BRAM_18K']:>6} {row['DSP']:>4}")
+    util, folding, power = summary["utilization"], summary["folding"], summary["power"]
+    caps = {k: folding["budget"][k] / folding["capacity"][k] for k in util}
     rows += [
         "",
-        f"throughput {summary['fps']:,.0f} FPS at {summary['clock_mhz']:g} MHz, latency "
+        f"folding        {folding['mode']} (qnnc; FINN's cost models), written to finn/folding_config.json",
+        f"throughput     {summary['fps']:,.0f} FPS at {summary['clock_mhz']:g} MHz, latency "
         f"{summary['latency_ns'] / 1000:.2f} us, bottleneck {summary['bottleneck']}",
-        f"{summary['board']}: LUT {util['LUT'] * 100:.1f} %, BRAM {util['BRAM_18K'] * 100:.1f} %, "
-        f"DSP {util['DSP'] * 100:.1f} % (FINN's estimates, untrained weights)",
+        f"{summary['board']:<14} " + ", ".join(f"{k} {util[k] * 100:.1f} % (cap {caps[k] * 100:.0f} %)" for k in util),
+        f"power          {power['total_w']:.3f} W ({power['static_w']:.3f} static + {power['dynamic_w']:.3f} dynamic), "
+        f"{_power_source(power)}",
+        f"energy         {power['energy_per_inference_uj']:.4f} uJ per inference (power / FPS)",
+        f"plot           {summary.get('plot')}",
     ]
     return "\n".join(rows)
+
+
+def _power_source(power: dict) -> str:
+    if power["source"] == "estimate":
+        return "an estimate from resources and clock (qnnc/hw/power.py gives the coefficients and sources)"
+    return f"from Vivado's report_power ({power['basis']})"

@@ -1,0 +1,104 @@
+"""qnnc's folding step inside FINN's build: cost every legal folding of every unit with FINN's
+own cost models, let the solver choose (``fps: max`` -> fastest that fits the board's caps; an
+``fps:`` target -> cheapest that meets it; the spec's ``fold`` lines are kept as written),
+write the result as FINN's folding config JSON and apply it with FINN's own step."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from qnnc.boards import BOARDS
+from qnnc.fsutil import write_text_atomic
+from qnnc.hw import finn_units, solver
+from qnnc.spec import model as m
+
+FOLDING_JSON = "finn/folding_config.json"
+FOLDING_REPORT = "finn/report/qnnc_folding.json"
+FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
+
+
+def capacity(spec: m.Spec) -> dict[str, float]:
+    board = BOARDS[spec.target.board]
+    return {"LUT": board.lut, "BRAM_18K": board.bram18, "URAM": board.uram, "DSP": board.dsp}
+
+
+def caps(spec: m.Spec) -> dict[str, float]:
+    t = spec.target
+    return {"LUT": t.max_lut, "BRAM_18K": t.max_bram, "URAM": t.max_bram, "DSP": t.max_dsp}
+
+
+def target_cycles(spec: m.Spec) -> int | None:
+    """Cycles per frame the spec's fps asks for (None for 'fps: max'), as FINN computes it."""
+    if math.isinf(spec.target.fps):
+        return None
+    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps))
+
+
+def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
+    """FINN node -> attributes the spec's fold lines fix. A conv's window generator takes the
+    conv's SIMD when it divides the generator's input channels."""
+    layers = {layer.name: layer for layer in spec.network.layers}
+    pins: dict[str, dict] = {}
+    for node in nodes:
+        fold = spec.target.folds.get(owners.get(node.name, ""))
+        if fold is None:
+            continue
+        values = fold.model_dump(exclude_none=True)
+        if node.op_type.startswith("MVAU"):
+            pins[node.name] = {FINN_KEYS[k]: v for k, v in values.items()}
+        elif node.op_type.startswith(("Pool", "LabelSelect")) and "pe" in values:
+            pins[node.name] = {"PE": values["pe"]}
+        elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \
+                and isinstance(layers[owners[node.name]], m.Conv2d):
+            pins[node.name] = {"SIMD": values["simd"]}
+    return pins
+
+
+def choose(model, spec: m.Spec, fpgapart: str) -> tuple[solver.Solution, dict]:
+    from qnnc.backends.finn import match_units
+
+    owners = match_units(model.graph.node, spec)
+    pins = pinned(model.graph.node, spec, owners)
+    units = finn_units.units(model, fpgapart, owners, pins)
+    cap, budget = capacity(spec), solver.budget_of(capacity(spec), caps(spec))
+    target = target_cycles(spec)
+    found = solver.fastest(units, budget, cap) if target is None else solver.cheapest(units, budget, cap, target)
+    return found, report(found, units, spec, budget, target, pins)
+
+
+def report(found: solver.Solution, units: list[solver.Unit], spec: m.Spec, budget: dict, target: int | None,
+           pins: dict) -> dict:
+    layer_of = {u.name: u.layer for u in units}
+    rows = []
+    for name, choice in found.picks.items():
+        rows.append({"unit": name, "layer": layer_of[name], "cycles": choice.cycles,
+                     "attrs": {n: dict(a) for n, a in choice.attrs.items()},
+                     "pinned": any(n in pins for n in choice.attrs), **dict(choice.cost)})
+    costliest = max(rows, key=lambda r: r["LUT"] / budget["LUT"] + r["BRAM_18K"] / max(budget["BRAM_18K"], 1))
+    return {
+        "mode": "fastest that fits" if target is None else "cheapest that meets the target",
+        "target_cycles": target, "clock_mhz": spec.target.clock_mhz,
+        "cycles": found.cycles, "fps": found.fps(spec.target.clock_mhz), "bottleneck": found.bottleneck,
+        "fits": found.fits, "meets_target": target is None or found.cycles <= target,
+        "totals": found.totals, "budget": budget, "capacity": capacity(spec),
+        "costliest": costliest["layer"] or costliest["unit"], "units": rows,
+    }
+
+
+def make_folding_step(spec: m.Spec, root: Path):
+    def step_qnnc_folding(model, cfg):
+        """qnnc chooses PE/SIMD per unit from FINN's cost models; FINN's step applies it."""
+        from finn.builder.build_dataflow_steps import step_apply_folding_config
+        from qonnx.transformation.general import GiveUniqueNodeNames
+
+        model = model.transform(GiveUniqueNodeNames())
+        found, summary = choose(model, spec, cfg._resolve_fpga_part())
+        write_text_atomic(root / FOLDING_JSON, json.dumps({"Defaults": {}, **found.attrs()}, indent=2,
+                                                          sort_keys=True) + "\n")
+        write_text_atomic(root / FOLDING_REPORT, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        cfg.folding_config_file = str(root / FOLDING_JSON)
+        return step_apply_folding_config(model, cfg)
+
+    return step_qnnc_folding

@@ -1,0 +1,1 @@
+"""The hardware model: choosing a folding under the board's limits, power and energy."""

@@ -1,0 +1,140 @@
+"""Units and their choices from a FINN dataflow model, costed by FINN's own cost models.
+
+Each choice is set on FINN's node object and costed with the node's ``get_exp_cycles`` and
+``node_res_estimation`` (the same calls behind FINN's estimate reports), then the node's
+attributes are put back. The legal values follow FINN's folding rules, as FINN's SetFolding
+applies them: a matrix unit's PE divides its output width MH and SIMD its input width MW; a
+channel-wise unit's PE divides its channels; a window generator's SIMD divides its input
+channels (with the parallel window only at full SIMD); a pool and its window generator share
+one PE; an HLS matrix unit's weight stream stays within FINN's widest ap_int.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from qnnc.hw.solver import RESOURCES, Choice, Unit
+
+MAX_AP_INT_BITS = 8191  # finn.util.basic.MAX_ALLOWED_AP_INT_W
+CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool", "Squeeze", "Unsqueeze")
+POOLS = ("Pool_hls",)
+
+
+def divisors(n: int) -> list[int]:
+    return [d for d in range(1, int(n) + 1) if n % d == 0]
+
+
+def _inst(node):
+    from qonnx.custom_op.registry import getCustomOp
+
+    return getCustomOp(node)
+
+
+def _attr(inst, name: str, default=None):
+    try:
+        return inst.get_nodeattr(name)
+    except AttributeError:
+        return default
+
+
+def mvau_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[dict]:
+    mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+    wbits = inst.get_input_datatype(1).bitwidth()
+    decoupled = inst.get_nodeattr("mem_mode") == "internal_decoupled"
+    for pe in divisors(mh):
+        for simd in divisors(mw):
+            if op_type.endswith("_hls") and decoupled and pe * simd * wbits > MAX_AP_INT_BITS:
+                continue
+            for style in ram_styles if decoupled else (inst.get_nodeattr("ram_style"),):
+                yield {"PE": pe, "SIMD": simd, "ram_style": style}
+
+
+def channels(inst) -> int:
+    return int(_attr(inst, "NumChannels") or inst.get_normal_output_shape()[-1])
+
+
+def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dict]]:
+    """The legal settings of one unit, as {node name: attributes}; [] for a node that is folded
+    together with its consumer (a pool's window generator) and so is not a unit itself."""
+    inst, op = _inst(node), node.op_type
+    if op.startswith("MVAU"):
+        return [{node.name: o} for o in mvau_options(inst, op, ram_styles)]
+    if op.startswith(CHANNEL_UNITS):
+        return [{node.name: {"PE": pe}} for pe in divisors(channels(inst))]
+    if op.startswith("LabelSelect"):
+        return [{node.name: {"PE": pe}} for pe in divisors(inst.get_nodeattr("Labels"))]
+    if op.startswith("FMPadding"):
+        return [{node.name: {"SIMD": s}} for s in divisors(inst.get_nodeattr("NumChannels"))]
+    if op in POOLS:
+        window = model.find_producer(node.input[0])
+        tied = window is not None and window.op_type.startswith("ConvolutionInputGenerator")
+        return [{node.name: {"PE": pe}, **({window.name: {"SIMD": pe}} if tied else {})}
+                for pe in divisors(inst.get_nodeattr("Channels"))]
+    if op.startswith("ConvolutionInputGenerator"):
+        if inst.get_nodeattr("depthwise"):
+            return []  # folded with the pool or depthwise unit it feeds
+        cin = inst.get_nodeattr("IFMChannels")
+        rtl = op.endswith("_rtl")
+        return [{node.name: {"SIMD": s, **({"parallel_window": int(s == cin and pw)} if rtl else {})}}
+                for s in divisors(cin) for pw in ((0, 1) if rtl and s == cin else (0,))]
+    return [{node.name: {}}]  # not foldable: its one setting is the current one
+
+
+def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, float]]:
+    """Cycles per frame and resources of a setting, from FINN's own cost model; the nodes are
+    left as they were."""
+    cycles, total = 0, dict.fromkeys(RESOURCES, 0.0)
+    for name, values in attrs.items():
+        inst = _inst(model.get_node_from_name(name))
+        before = {k: inst.get_nodeattr(k) for k in values}
+        for k, v in values.items():
+            inst.set_nodeattr(k, v)
+        try:
+            cycles = max(cycles, int(inst.get_exp_cycles()))
+            res = inst.node_res_estimation(fpgapart)
+            for r in RESOURCES:
+                total[r] += float(res.get(r, 0))
+        finally:
+            for k, v in before.items():
+                inst.set_nodeattr(k, v)
+    return cycles, total
+
+
+def units(model, fpgapart: str, owners: dict[str, str], pinned: dict[str, dict] | None = None,
+          ram_styles: tuple[str, ...] = ("auto", "distributed")) -> list[Unit]:
+    """Every hardware node of a FINN dataflow model as a unit with its costed choices.
+    ``owners`` maps node names to spec layers; ``pinned`` maps node names to attributes the
+    spec fixes (its ``fold`` lines): only choices that agree with them are kept."""
+    pinned = pinned or {}
+    found = []
+    for node in model.graph.node:
+        options = node_options(model, node, ram_styles)
+        options = [o for o in options if _agrees(o, pinned)] or _pinned_only(options, pinned)
+        if not options:
+            continue
+        choices = []
+        for option in options:
+            option = {n: {**a, **{k: v for k, v in pinned.get(n, {}).items() if k not in a}}
+                      for n, a in option.items()}
+            cycles, res = cost(model, option, fpgapart)
+            choices.append(Choice(attrs=option, cycles=cycles, cost=res))
+        found.append(Unit(name=node.name, layer=owners.get(node.name), choices=tuple(choices)))
+    return found
+
+
+def _agrees(option: dict[str, dict], pinned: dict[str, dict]) -> bool:
+    return all(option[n].get(k, v) == v for n in option for k, v in pinned.get(n, {}).items())
+
+
+def _pinned_only(options: list[dict], pinned: dict[str, dict]) -> list[dict]:
+    """When a pinned value is not among the legal options (lint reports it), keep the pins."""
+    return [{n: dict(pinned.get(n, {})) for n in options[0]}] if options else []
+
+
+def apply(model, attrs: dict[str, dict]):
+    """Set the chosen attributes on the model's nodes."""
+    for name, values in attrs.items():
+        inst = _inst(model.get_node_from_name(name))
+        for k, v in values.items():
+            inst.set_nodeattr(k, v)
+    return model
