@@ -117,7 +117,7 @@ def check_fit(folding: dict, spec: m.Spec) -> None:
                         f"the costliest layer is {folding['costliest']}. Lower the fps target, raise max_lut/"
                         f"max_bram, or narrow the network; folding report: {FOLDING_REPORT}")
     if not folding["meets_target"]:
-        raise QnncError(f"fps {spec.target.fps:g} is out of reach: the fastest folding of the bottleneck "
+        raise QnncError(f"fps {spec.target.fps:,.0f} is out of reach: the fastest folding of the bottleneck "
                         f"{folding['bottleneck']} gives {folding['fps']:,.0f} FPS at {spec.target.clock_mhz:g} "
                         f"MHz; use 'fps: max' or a lower target")
 

@@ -6,34 +6,16 @@ write the result as FINN's folding config JSON and apply it with FINN's own step
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
-from qnnc.boards import BOARDS
 from qnnc.fsutil import write_text_atomic
 from qnnc.hw import finn_units, solver
+from qnnc.hw import target as hw_target
 from qnnc.spec import model as m
 
 FOLDING_JSON = "finn/folding_config.json"
 FOLDING_REPORT = "finn/report/qnnc_folding.json"
 FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
-
-
-def capacity(spec: m.Spec) -> dict[str, float]:
-    board = BOARDS[spec.target.board]
-    return {"LUT": board.lut, "BRAM_18K": board.bram18, "URAM": board.uram, "DSP": board.dsp}
-
-
-def caps(spec: m.Spec) -> dict[str, float]:
-    t = spec.target
-    return {"LUT": t.max_lut, "BRAM_18K": t.max_bram, "URAM": t.max_bram, "DSP": t.max_dsp}
-
-
-def target_cycles(spec: m.Spec) -> int | None:
-    """Cycles per frame the spec's fps asks for (None for 'fps: max'), as FINN computes it."""
-    if math.isinf(spec.target.fps):
-        return None
-    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps))
 
 
 def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
@@ -62,8 +44,7 @@ def choose(model, spec: m.Spec, fpgapart: str) -> tuple[solver.Solution, dict]:
     owners = match_units(model.graph.node, spec)
     pins = pinned(model.graph.node, spec, owners)
     units = finn_units.units(model, fpgapart, owners, pins)
-    cap, budget = capacity(spec), solver.budget_of(capacity(spec), caps(spec))
-    target = target_cycles(spec)
+    cap, budget, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
     found = solver.fastest(units, budget, cap) if target is None else solver.cheapest(units, budget, cap, target)
     return found, report(found, units, spec, budget, target, pins)
 
@@ -82,7 +63,7 @@ def report(found: solver.Solution, units: list[solver.Unit], spec: m.Spec, budge
         "target_cycles": target, "clock_mhz": spec.target.clock_mhz,
         "cycles": found.cycles, "fps": found.fps(spec.target.clock_mhz), "bottleneck": found.bottleneck,
         "fits": found.fits, "meets_target": target is None or found.cycles <= target,
-        "totals": found.totals, "budget": budget, "capacity": capacity(spec),
+        "totals": found.totals, "budget": budget, "capacity": hw_target.capacity(spec),
         "costliest": costliest["layer"] or costliest["unit"], "units": rows,
     }
 

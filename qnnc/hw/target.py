@@ -1,0 +1,29 @@
+"""What a spec's target block asks of the hardware: the board's capacity, the resources the
+utilization caps allow, and the cycles per frame an fps target leaves (as FINN computes it)."""
+
+from __future__ import annotations
+
+import math
+
+from qnnc.boards import BOARDS
+from qnnc.hw.solver import budget_of
+from qnnc.spec import model as m
+
+
+def capacity(spec: m.Spec) -> dict[str, float]:
+    board = BOARDS[spec.target.board]
+    return {"LUT": board.lut, "BRAM_18K": board.bram18, "URAM": board.uram, "DSP": board.dsp}
+
+
+def budget(spec: m.Spec) -> dict[str, float]:
+    """The board's capacity times the spec's caps (URAM shares the BRAM cap)."""
+    t = spec.target
+    return budget_of(capacity(spec), {"LUT": t.max_lut, "BRAM_18K": t.max_bram, "URAM": t.max_bram,
+                                      "DSP": t.max_dsp})
+
+
+def target_cycles(spec: m.Spec) -> int | None:
+    """Cycles per frame the spec's fps leaves (None for 'fps: max'): clock / fps, rounded down."""
+    if math.isinf(spec.target.fps):
+        return None
+    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps))

@@ -1,0 +1,92 @@
+"""Does the design fit the board? The weight layers are costed with FINN's matrix-unit model
+(``qnnc.hw.analytic``) and folded by the same solver the build uses: the spec's fold lines are
+kept, the other layers get the folding the build would choose. A design whose weight layers
+alone exceed the board's caps, or cannot reach the spec's fps, is an error naming the layer
+that costs most and the best throughput that would fit."""
+
+from __future__ import annotations
+
+import math
+
+from qnnc.errors import Diagnostic
+from qnnc.hw import analytic, solver
+from qnnc.hw import target as hw_target
+from qnnc.passes.facts import Facts
+from qnnc.spec import model as m
+
+SHORT = {"LUT": "LUT", "BRAM_18K": "BRAM18", "URAM": "URAM", "DSP": "DSP"}
+
+
+def value_type(inp: m.InputSpec) -> tuple[int, str]:
+    """Bits and kind ('bipolar', 'signed', 'unsigned') of the network's input."""
+    name = inp.quant or inp.dtype
+    if name == "bipolar":
+        return 1, "bipolar"
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return int(digits or 8), "signed" if name.startswith("int") else "unsigned"
+
+
+def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
+    bits, kind = value_type(spec.network.input)
+    found = []
+    for layer in spec.network.layers:
+        shape = facts.shape_of(layer.name)
+        if isinstance(layer, m.WeightLayer):
+            k = layer.kernel if isinstance(layer, m.Conv2d) else 1
+            pixels = math.prod(shape.out[1:]) if isinstance(layer, m.Conv2d) else 1
+            xnor = layer.weights == 1 and kind == "bipolar"  # FINN's XNOR mode: inputs as 0/1
+            found.append(analytic.MatrixUnit(
+                name=layer.name, mw=shape.inp[0] * k * k, mh=shape.out[0], pixels=pixels,
+                wbits=layer.weights, abits=bits, signed_input=kind != "unsigned" and not xnor))
+        elif isinstance(layer, m.Act):
+            bits, kind = (1, "bipolar") if layer.func == "bipolar" else \
+                (layer.bits, "unsigned" if layer.func == "relu" else "signed")
+    return found
+
+
+def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
+    mus = matrix_units(spec, facts)
+    if not mus:
+        return facts, []
+    pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
+            for name, fold in (facts.folding or {}).items()}
+    units = [analytic.unit(u, pins.get(u.name)) for u in mus]
+    capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
+    found = solver.fastest(units, allowed, capacity) if target is None else \
+        solver.cheapest(units, allowed, capacity, target)
+    if found.fits and (target is None or found.cycles <= target):
+        return facts, []
+    free = solver.fastest([analytic.unit(u) for u in mus], allowed, capacity)
+    return facts, [_diagnostic(spec, found, free, allowed, capacity, target)]
+
+
+def analytic_key(key: str) -> str | None:
+    return {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style"}.get(key)
+
+
+def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:
+    clock = spec.target.clock_mhz
+    best = (f"the fastest folding that fits gives {free.fps(clock):,.0f} FPS at {clock:g} MHz"
+            if free.fits else "even folded fully (PE = SIMD = 1) the weight layers do not fit: narrow the "
+            "layers, lower their bit-widths, prune, or pick a larger board")
+    if not found.fits:
+        over = [r for r in allowed if found.totals[r] > allowed[r]]
+        name = max(found.picks, key=lambda n: sum(found.picks[n].cost[r] / max(allowed[r], 1) for r in over))
+        pick = found.picks[name]
+        need = ", ".join(f"{found.totals[r]:,.0f} {SHORT[r]} ({found.totals[r] / capacity[r] * 100:.0f} % of the "
+                         f"board, cap {allowed[r] / capacity[r] * 100:.0f} %)" for r in over)
+        fold = spec.target.folds.get(name)
+        span = fold.span if fold is not None else spec.target.span_of("fps")
+        attrs = pick.attrs[name]
+        at = "" if target is None else f" at fps {spec.target.fps:,.0f}"
+        return Diagnostic(
+            "Q070", f"the design does not fit {spec.target.board}{at}: the weight layers alone need {need}", span,
+            hint=f"the costliest layer is '{name}' (pe {attrs['PE']}, simd {attrs['SIMD']}: "
+                 f"{pick.cost['LUT']:,.0f} LUT, {pick.cost['BRAM_18K']:,.0f} BRAM18); {best}")
+    fold = spec.target.folds.get(found.bottleneck)
+    how = "as its fold line sets it" if fold is not None else "even at its fastest folding"
+    return Diagnostic(
+        "Q071", f"fps {spec.target.fps:,.0f} is out of reach on {spec.target.board}: layer "
+        f"'{found.bottleneck}' needs {found.cycles:,} cycles per frame {how}, and {target:,} are allowed at "
+        f"{clock:g} MHz", fold.span if fold is not None else spec.target.span_of("fps"),
+        hint=f"{best}; write 'fps: max' for the fastest design that fits")
