@@ -84,5 +84,6 @@ def unit(u: MatrixUnit, pinned: dict | None = None) -> Unit:
                 if any(attrs.get(k, v) != v for k, v in pinned.items()):
                     continue
                 cost = {"LUT": lut(u, pe, simd, style), "BRAM_18K": bram18(u, pe, simd, style), "URAM": 0, "DSP": 0}
-                choices.append(Choice(attrs={u.name: attrs}, cycles=cycles(u, pe, simd), cost=cost))
+                choices.append(Choice(attrs={u.name: attrs}, cycles=cycles(u, pe, simd), cost=cost,
+                                      alternative=style != "auto"))
     return Unit(name=u.name, layer=u.name, choices=tuple(choices))

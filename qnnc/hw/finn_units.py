@@ -117,9 +117,13 @@ def units(model, fpgapart: str, owners: dict[str, str], pinned: dict[str, dict] 
             option = {n: {**a, **{k: v for k, v in pinned.get(n, {}).items() if k not in a}}
                       for n, a in option.items()}
             cycles, res = cost(model, option, fpgapart)
-            choices.append(Choice(attrs=option, cycles=cycles, cost=res))
+            choices.append(Choice(attrs=option, cycles=cycles, cost=res, alternative=_alternative(option)))
         found.append(Unit(name=node.name, layer=owners.get(node.name), choices=tuple(choices)))
     return found
+
+
+def _alternative(option: dict[str, dict]) -> bool:
+    return any(a.get("ram_style") == "distributed" for a in option.values())
 
 
 def _agrees(option: dict[str, dict], pinned: dict[str, dict]) -> bool:

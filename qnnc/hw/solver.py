@@ -30,6 +30,7 @@ class Choice:
     attrs: Mapping[str, Mapping[str, object]]  # FINN node name -> attributes to set
     cycles: int
     cost: Mapping[str, float]  # resource -> amount
+    alternative: bool = False  # departs from FINN's defaults (e.g. weights in LUT-RAM)
 
     def weighted(self, weights: Mapping[str, float]) -> float:
         return sum(weights[r] * self.cost.get(r, 0) for r in RESOURCES)
@@ -113,9 +114,28 @@ def _solution(picks: dict[str, Choice], budget: Mapping[str, float]) -> Solution
     return Solution(picks=picks, fits=within(amounts, budget), totals=amounts)
 
 
+def _defaults_only(units: list[Unit]) -> list[Unit]:
+    return [Unit(u.name, u.layer, tuple(c for c in u.choices if not c.alternative) or u.choices) for u in units]
+
+
 def fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float]) -> Solution:
     """The fewest cycles per frame that fit the budget; if nothing fits, the cheapest design
-    (``fits`` is False)."""
+    (``fits`` is False). Alternatives to FINN's defaults are used only where they buy speed."""
+    plain = _fastest(_defaults_only(units), budget, capacity)
+    full = _fastest(units, budget, capacity)
+    return full if full.fits and (not plain.fits or full.cycles < plain.cycles) else plain
+
+
+def cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],
+             max_cycles: int) -> Solution:
+    """The least resources with every unit at or under ``max_cycles``. Units that cannot get
+    there take their fastest choice; the solution's ``cycles`` then shows the miss.
+    Alternatives to FINN's defaults are used only where the design would not fit without."""
+    plain = _cheapest(_defaults_only(units), budget, capacity, max_cycles)
+    return plain if plain.fits else _cheapest(units, budget, capacity, max_cycles)
+
+
+def _fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float]) -> Solution:
     floor = max(u.fastest_cycles for u in units)
     targets = sorted({c.cycles for u in units for c in u.choices if c.cycles >= floor})
     best: Solution | None = None
@@ -129,13 +149,11 @@ def fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[st
                 if best is None or (found.cycles, _weight(found, balanced)) < (best.cycles, _weight(best, balanced)):
                     best = found
                 break
-    return best or cheapest(units, budget, capacity, max(targets))
+    return best or _cheapest(units, budget, capacity, max(targets))
 
 
-def cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],
-             max_cycles: int) -> Solution:
-    """The least resources with every unit at or under ``max_cycles``. Units that cannot get
-    there take their fastest choice; the solution's ``cycles`` then shows the miss."""
+def _cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],
+              max_cycles: int) -> Solution:
     target = max(max_cycles, max(u.fastest_cycles for u in units))
     balanced = weightings(capacity)[0]
     found = [_solution(_select({u.name: _Staircase(u, w) for u in units}, target), budget)

@@ -23,7 +23,8 @@ def budget(spec: m.Spec) -> dict[str, float]:
 
 
 def target_cycles(spec: m.Spec) -> int | None:
-    """Cycles per frame the spec's fps leaves (None for 'fps: max'): clock / fps, rounded down."""
+    """Cycles per frame the spec's fps leaves (None for 'fps: max'): clock / fps, rounded down
+    (a hair of tolerance so that an fps computed from a cycle count gives that count back)."""
     if math.isinf(spec.target.fps):
         return None
-    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps))
+    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps + 1e-6))

@@ -1,0 +1,54 @@
+"""Power and energy per inference: the estimate grows with resources and clock, energy is power
+over throughput, and a Vivado power report replaces the estimate when a build has one."""
+
+from __future__ import annotations
+
+import pytest
+
+from qnnc.boards import BOARDS
+from qnnc.hw import power
+
+PART = BOARDS["pynq-z2"].part
+REPORT = """\
+1. Summary
+----------
+
++--------------------------+--------------+
+| Total On-Chip Power (W)  | 1.612        |
+| Design Power Budget (W)  | Unspecified* |
+| Dynamic (W)              | 1.466        |
+| Device Static (W)        | 0.146        |
+| Effective TJA (C/W)      | 11.5         |
++--------------------------+--------------+
+"""
+
+
+def test_the_estimate_grows_with_resources_and_clock():
+    small = power.estimate({"LUT": 5000, "BRAM_18K": 10, "DSP": 0}, 100, PART)
+    big = power.estimate({"LUT": 40000, "BRAM_18K": 100, "DSP": 20}, 100, PART)
+    fast = power.estimate({"LUT": 5000, "BRAM_18K": 10, "DSP": 0}, 200, PART)
+    assert small["static_w"] == big["static_w"] > 0
+    assert 0 < small["dynamic_w"] < big["dynamic_w"]
+    assert fast["dynamic_w"] == pytest.approx(2 * small["dynamic_w"], rel=1e-3)
+    assert small["source"] == "estimate" and small["basis"]
+
+
+def test_every_board_has_coefficients():
+    for board in BOARDS.values():
+        assert power.coefficients(board.part).static_w > 0
+
+
+def test_energy_is_power_over_throughput(tmp_path):
+    result = power.for_build(tmp_path, {"LUT": 8000, "BRAM_18K": 20, "DSP": 0}, 100, PART, fps=1e6)
+    assert result["energy_per_inference_uj"] == pytest.approx(result["total_w"] / 1e6 * 1e6, rel=1e-3)
+
+
+def test_vivados_report_power_is_used_when_the_build_has_one(tmp_path):
+    report = tmp_path / "finn" / "vivado_zynq_proj" / "top_wrapper_power_routed.rpt"
+    report.parent.mkdir(parents=True)
+    report.write_text(REPORT)
+    result = power.for_build(tmp_path, {"LUT": 8000, "BRAM_18K": 20, "DSP": 0}, 100, PART, fps=2e6)
+    assert result["source"] == "vivado report_power"
+    assert (result["total_w"], result["dynamic_w"], result["static_w"]) == (1.612, 1.466, 0.146)
+    assert result["energy_per_inference_uj"] == pytest.approx(1.612 / 2e6 * 1e6)
+    assert result["basis"] == "finn/vivado_zynq_proj/top_wrapper_power_routed.rpt"
