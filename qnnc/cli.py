@@ -114,6 +114,25 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from qnnc.build.runner import default_root
+    from qnnc.compiler import Compilation
+    from qnnc.errors import QnncError
+    from qnnc.sweep.engine import SweepConfig, default_storage
+    from qnnc.sweep.run import run_sweep
+
+    comp = Compilation(_read(args.spec))
+    comp.facts  # noqa: B018 - raises SpecError with every diagnostic before any trial runs
+    if comp.spec.sweep is None:
+        raise QnncError(f"{args.spec} has no sweep block: add e.g. 'sweep {{ weights: [1, 2, 4], acts: [1, 2, 4] }}'")
+    root = Path(args.out) if args.out else default_root(args.spec) / "sweep"
+    config = SweepConfig(spec_path=args.spec, root=str(root.resolve()), storage=args.storage or default_storage(root),
+                         study=args.study or comp.spec.network.name, epochs=args.epochs, samples=args.samples,
+                         test_samples=args.test_samples, jobs=args.jobs)
+    run_sweep(config, comp, ray_address=args.ray, workers=args.workers)
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from qnnc.doctor import report
 
@@ -163,6 +182,21 @@ def make_parser() -> argparse.ArgumentParser:
     estimate.add_argument("--out", metavar="DIR", help="work directory (default: build/<spec name>/untrained)")
     estimate.add_argument("--format", choices=("text", "json"), default="text")
     estimate.set_defaults(handler=cmd_estimate)
+
+    sweep = sub.add_parser("sweep", help="train and estimate the designs of the spec's sweep block; "
+                                         "the Pareto front and the most energy-efficient design")
+    sweep.add_argument("spec", metavar="SPEC")
+    sweep.add_argument("--out", metavar="DIR", help="sweep directory (default: build/<spec name>/sweep)")
+    sweep.add_argument("--storage", metavar="URL", help="Optuna storage URL, e.g. postgresql://host/db "
+                                                        "(default: SQLite in the sweep directory)")
+    sweep.add_argument("--study", metavar="NAME", help="study name (default: the network's name)")
+    sweep.add_argument("--jobs", type=_positive, default=1, help="trials at once in this process")
+    sweep.add_argument("--ray", metavar="ADDRESS", help="run trials as tasks on this Ray cluster ('auto')")
+    sweep.add_argument("--workers", type=_positive, default=1, help="Ray workers (with --ray)")
+    sweep.add_argument("--epochs", type=_positive, help="override the epochs per trial")
+    sweep.add_argument("--samples", type=_positive, help="train each trial on this many samples only")
+    sweep.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
+    sweep.set_defaults(handler=cmd_sweep)
 
     doctor = sub.add_parser("doctor", help="show installed versions and which build stages can run here")
     doctor.set_defaults(handler=cmd_doctor)

@@ -94,6 +94,11 @@ def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None
         for key in ("LUT", "BRAM_18K", "DSP"):
             lines.append(f"  {key:<15} {est['resources'][key]:>8,.0f} of {est['capacity'][key]:,} "
                          f"({est['utilization'][key] * 100:.1f} %) on {comp.spec.target.board}")
+        if "power" in est:
+            power = est["power"]
+            lines.append(f"  energy          {power['energy_per_inference_uj']:.4f} uJ per inference at "
+                         f"{power['total_w']:.3f} W ({_power_source(power)})")
+            lines.append(f"  folding         {est['folding']['mode']}: finn/folding_config.json, plot estimate.png")
         lines.append("  FINN reports    finn/report/, models per step in finn/intermediate_models/")
     if len(lines) > 1:
         for line in lines:

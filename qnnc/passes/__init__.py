@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qnnc.errors import Diagnostic
-from qnnc.passes import dataset, fit, folding, quant, shapes, sparsity
+from qnnc.passes import dataset, fit, folding, quant, shapes, sparsity, sweep
 from qnnc.passes.facts import Facts
 from qnnc.spec.model import Spec
 
@@ -33,6 +33,7 @@ PASSES: tuple[Pass, ...] = (
     Pass("sparsity", sparsity.check_sparsity, requires=frozenset({"shapes"})),
     Pass("folding", folding.check_folding, requires=frozenset({"shapes"}), provides=frozenset({"folding"})),
     Pass("fit", fit.check_fit, requires=frozenset({"shapes", "folding"})),
+    Pass("sweep", sweep.check_sweep),
 )
 
 

@@ -13,7 +13,8 @@ from qnnc.spec.errors import from_validation_error
 from qnnc.spec.values import Located
 from qnnc.syntax import ast
 
-SECTIONS = ("network", "train", "target")
+SECTIONS = ("network", "train", "target", "sweep")
+REQUIRED = ("network", "train", "target")
 LAYER_KINDS = ("linear", "conv2d", "maxpool", "flatten", "batchnorm", "act")
 POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride")}
 SYNONYMS = {
@@ -80,7 +81,7 @@ class _Builder:
                 self.error("Q011", f"a second '{kind}' section", span, f"a spec has one '{kind}' section; merge them")
             else:
                 found[kind] = section
-        for kind in SECTIONS:
+        for kind in REQUIRED:
             if kind not in found:
                 example = {"network": "network NAME { ... }", "train": "train { dataset: mnist }",
                            "target": "target pynq-z2 { clock: 100 MHz }"}[kind]
@@ -88,9 +89,37 @@ class _Builder:
         network = self.network(found["network"]) if "network" in found else None
         train = self.train(found["train"]) if "train" in found else None
         target = self.target(found["target"]) if "target" in found else None
-        if network is None or train is None or target is None:
+        sweep = self.sweep(found["sweep"]) if "sweep" in found else None
+        if network is None or train is None or target is None or ("sweep" in found and sweep is None):
             return None
-        return m.Spec(network=network, train=train, target=target, path=self.source.path)
+        return m.Spec(network=network, train=train, target=target, sweep=sweep, path=self.source.path)
+
+    def sweep(self, block: ast.Block) -> m.SweepSpec | None:
+        if block.label is not None:
+            self.error("Q015", "'sweep' takes no name", block.label_span, "write 'sweep { ... }'")
+        data = self.loc.entries(block.entries, ())
+        layers = self._groups(block.entries, "sweep", "layer", "layers")
+        return self.validate(m.SweepSpec, {**data, "layers": layers, "span": block.span}, "sweep", block.kind_span)
+
+    def _groups(self, entries, where: str, kind: str, field: str) -> dict:
+        """``kind LABEL { ... }`` groups of a block, keyed by label, with their spans."""
+        groups: dict = {}
+        for sub in entries:
+            if not isinstance(sub, ast.SubBlock):
+                continue
+            if sub.kind != kind:
+                self.error("Q014", f"unknown group '{sub.kind}' in {where}", sub.span,
+                           did_you_mean(sub.kind, [kind]) or f"only '{kind} NAME {{ ... }}' groups are allowed")
+                continue
+            if sub.label in groups:
+                self.error("Q013", f"'{kind} {sub.label}' is given twice", sub.label_span)
+                continue
+            path = (field, sub.label)
+            self.loc.spans[path] = sub.span
+            self._no_subblocks(sub.entries, f"{kind} {sub.label}")
+            values = self.loc.entries(sub.entries, path)
+            groups[sub.label] = {**values, "span": sub.span, "field_spans": self._field_spans(path)}
+        return groups
 
     def train(self, block: ast.Block) -> m.TrainSpec | None:
         if block.label is not None:
@@ -105,22 +134,7 @@ class _Builder:
             self.error("Q016", "the target needs a board", block.kind_span, "write e.g. 'target pynq-z2 { ... }'")
             return None
         self.loc.spans[("board",)] = block.label_span
-        folds: dict = {}
-        for sub in block.entries:
-            if not isinstance(sub, ast.SubBlock):
-                continue
-            if sub.kind != "fold":
-                self.error("Q014", f"unknown group '{sub.kind}' in target", sub.span,
-                           did_you_mean(sub.kind, ["fold"]) or "only 'fold LAYER { ... }' groups are allowed")
-                continue
-            if sub.label in folds:
-                self.error("Q013", f"folding for '{sub.label}' is given twice", sub.label_span)
-                continue
-            path = ("folds", sub.label)
-            self.loc.spans[path] = sub.span
-            self._no_subblocks(sub.entries, f"fold {sub.label}")
-            entries = self.loc.entries(sub.entries, path)
-            folds[sub.label] = {**entries, "span": sub.span, "field_spans": self._field_spans(path)}
+        folds = self._groups(block.entries, "target", "fold", "folds")
         data.update(board=block.label, folds=folds, span=block.span)
         return self.validate(m.TargetSpec, data, "target", block.kind_span)
 

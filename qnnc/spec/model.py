@@ -241,10 +241,42 @@ class TargetSpec(Located):
         return self.clock if self.clock is not None else BOARDS[self.board].default_clock_mhz
 
 
+# ---- sweep ------------------------------------------------------------------------------
+SweepBits = tuple[BitsValue, ...]
+SweepShares = tuple[Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)], ...]
+
+
+class LayerSweep(Located):
+    """Values to try for one weight layer (overriding the global lists)."""
+
+    weights: SweepBits = Field(default=(), description="weight bit-widths to try")
+    sparsity: SweepShares = Field(default=(), description="structured sparsities to try")
+
+
+class SweepSpec(Located):
+    """A design-space exploration: the values to try and what makes a design best."""
+
+    weights: SweepBits = Field(default=(), description="weight bit-widths for every weight layer")
+    acts: SweepBits = Field(default=(), description="activation bit-widths for every non-bipolar activation")
+    sparsity: SweepShares = Field(default=(), description="structured sparsity for every hidden weight layer")
+    width: tuple[Annotated[float, Field(gt=0, le=8)], ...] = Field(
+        default=(), description="multipliers for the widths of the hidden weight layers")
+    layers: dict[str, LayerSweep] = Field(default_factory=dict)
+    objective: Literal["energy", "pareto"] = Field(
+        default="energy", description="energy: least energy per inference at min_accuracy; pareto: the front")
+    min_accuracy: Fraction | None = Field(default=None, description="the accuracy a design must reach")
+    trials: int | None = Field(default=None, ge=1, description="number of trials; the whole grid if unset")
+    sampler: Literal["auto", "grid", "tpe", "nsga2", "random"] = "auto"
+    epochs: int | None = Field(default=None, ge=1, description="epochs per trial; the train block's if unset")
+    samples: int | None = Field(default=None, ge=1, description="train on the first N samples per trial")
+    seed: int = 0
+
+
 class Spec(Strict):
     """A whole validated .qnn spec."""
 
     network: NetworkSpec
     train: TrainSpec
     target: TargetSpec
+    sweep: SweepSpec | None = Field(default=None, exclude=True, description="design-space exploration, if any")
     path: str = Field(default="<spec>", exclude=True)

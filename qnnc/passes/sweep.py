@@ -1,0 +1,29 @@
+"""A sweep block must vary something, and name layers that have weights; pruning the output
+layer is refused here as it is for a layer's own sparsity."""
+
+from __future__ import annotations
+
+from qnnc.errors import Diagnostic, did_you_mean
+from qnnc.passes.facts import Facts
+from qnnc.spec import model as m
+
+
+def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
+    sweep = spec.sweep
+    if sweep is None:
+        return facts, []
+    weights = [layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
+    found = []
+    for name, layer in sweep.layers.items():
+        if name not in weights:
+            found.append(Diagnostic("Q080", f"'layer {name}' in the sweep names no layer with weights", layer.span,
+                                    hint=did_you_mean(name, weights) or f"layers with weights: {', '.join(weights)}"))
+        elif name == weights[-1] and any(layer.sparsity):
+            found.append(Diagnostic("Q061", f"pruning '{name}' would remove network outputs",
+                                    layer.span_of("sparsity"), hint="sweep sparsity on hidden layers only"))
+    varied = any(getattr(sweep, k) for k in ("weights", "acts", "sparsity", "width")) or any(
+        layer.weights or layer.sparsity for layer in sweep.layers.values())
+    if not varied:
+        found.append(Diagnostic("Q081", "the sweep varies nothing", sweep.span,
+                                hint="give values to try, e.g. 'weights: [1, 2, 4]' or 'acts: [2, 4]'"))
+    return facts, found

@@ -1,0 +1,174 @@
+"""`qnnc sweep`: an Optuna study over the sweep's parameters, each trial a `qnnc build` of the
+trial's spec (train, export, verify, estimate) in its own process and directory.
+
+Objectives: test accuracy (maximise) and estimated energy per inference (minimise); the
+``min_accuracy`` is an Optuna constraint. Storage is any Optuna RDB URL: SQLite in the sweep
+directory by default, PostgreSQL to share one study between many workers (processes on one or
+many machines, or Ray tasks on a Ray cluster, ``qnnc.sweep.distributed``). Trials heartbeat: a
+trial whose worker died is failed and its configuration retried. Finished configurations are
+never retrained: the study remembers them, and their build directories are up to date.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from qnnc.errors import QnncError, Source
+from qnnc.fsutil import write_text_atomic
+from qnnc.sweep.rewrite import trial_text
+from qnnc.sweep.space import grid_size, parameters, trial_key, weight_layers
+
+DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
+HEARTBEAT_S = 20
+STAGE_PREFIX = "["
+
+
+class TrialFailed(QnncError):
+    """A trial's design was refused (lint, FINN, a fit) or its build failed; recorded, not fatal."""
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    spec_path: str
+    root: str  # the sweep directory
+    storage: str  # an Optuna RDB URL
+    study: str
+    epochs: int | None = None
+    samples: int | None = None
+    test_samples: int | None = None
+    jobs: int = 1  # trials at once in this process
+
+
+def default_storage(root: Path) -> str:
+    return f"sqlite:///{Path(root).resolve() / 'study.db'}"
+
+
+def open_study(config: SweepConfig, spec):
+    import warnings
+
+    import optuna
+    from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
+                             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+    return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
+                               sampler=sampler(spec), load_if_exists=True)
+
+
+def sampler(spec):
+    import optuna
+
+    sweep, params = spec.sweep, parameters(spec)
+    kind = sweep.sampler
+    if kind == "auto":
+        kind = "grid" if sweep.trials is None or grid_size(params) <= sweep.trials else "nsga2"
+    constraints = _constraints if sweep.min_accuracy is not None else None
+    if kind == "grid":
+        return optuna.samplers.GridSampler({k: list(v) for k, v in params.items()}, seed=sweep.seed)
+    if kind == "tpe":
+        return optuna.samplers.TPESampler(seed=sweep.seed, constraints_func=constraints)
+    if kind == "nsga2":
+        return optuna.samplers.NSGAIISampler(seed=sweep.seed, constraints_func=constraints)
+    return optuna.samplers.RandomSampler(seed=sweep.seed)
+
+
+def _constraints(frozen_trial) -> list[float]:
+    """<= 0 when feasible: accuracy at least min_accuracy."""
+    return [frozen_trial.user_attrs.get("constraint", 1.0)]
+
+
+def planned_trials(spec) -> int:
+    return spec.sweep.trials or grid_size(parameters(spec))
+
+
+def finished(study) -> int:
+    import optuna
+
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
+    failed_then_retried = {t.system_attrs.get("failed_trial") for t in study.trials}
+    return sum(1 for t in study.trials if t.state in done and t.number not in failed_then_retried)
+
+
+class Objective:
+    """One trial: the trial's spec, linted; then `qnnc build --until estimate` in a subprocess."""
+
+    def __init__(self, config: SweepConfig, comp, on_line=None):
+        self.config, self.comp = config, comp
+        self.params = parameters(comp.spec)
+        self.names = weight_layers(comp.spec)
+        self.on_line = on_line or (lambda number, line: None)
+
+    def __call__(self, trial) -> tuple[float, float]:
+        values = {k: trial.suggest_categorical(k, list(v)) for k, v in self.params.items()}
+        folder = Path(self.config.root) / "trials" / trial_key(values)
+        trial.set_user_attr("dir", str(folder))
+        try:
+            result = self.run(values, folder, trial.number)
+        except TrialFailed as exc:
+            trial.set_user_attr("error", str(exc))
+            raise
+        trial.set_user_attr("result", result)
+        min_acc = self.comp.spec.sweep.min_accuracy
+        trial.set_user_attr("constraint", (min_acc - result["accuracy"]) if min_acc is not None else 0.0)
+        return result["accuracy"], result["energy_uj"]
+
+    def run(self, values: dict, folder: Path, number: int) -> dict:
+        from qnnc.compiler import Compilation
+
+        spec_path = folder / "spec.qnn"
+        text = trial_text(self.comp.module, self.comp.source, self.names, values)
+        write_text_atomic(spec_path, text)
+        errors = [d for d in Compilation(Source(text, str(spec_path))).diagnostics() if d.is_error]
+        if errors:
+            raise TrialFailed("lint: " + "; ".join(f"{d.code} {d.message}" for d in errors))
+        self._build(spec_path, folder / "build", number)
+        return read_result(folder / "build")
+
+    def _build(self, spec_path: Path, out: Path, number: int) -> None:
+        cmd = [sys.executable, "-m", "qnnc", "build", str(spec_path), "--out", str(out), "--until", "estimate"]
+        for flag, value in (("--epochs", self.config.epochs or self.comp.spec.sweep.epochs),
+                            ("--samples", self.config.samples or self.comp.spec.sweep.samples),
+                            ("--test-samples", self.config.test_samples)):
+            if value is not None:
+                cmd += [flag, str(value)]
+        tail: list[str] = []
+        log = out.parent / "build.log"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "w", encoding="utf-8") as sink:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            for line in proc.stdout:
+                sink.write(line)
+                tail = (tail + [line.rstrip()])[-8:]
+                if line.startswith(STAGE_PREFIX) or "epoch" in line:
+                    self.on_line(number, line.strip())
+            code = proc.wait()
+        if code != 0:
+            reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
+            raise TrialFailed(f"build exited with code {code}: {reason.strip()} (log: {log})")
+
+
+def read_result(build_dir: Path) -> dict:
+    stages = json.loads((build_dir / "build.json").read_text())["stages"]
+    train, est = stages["train"]["outputs"], stages["estimate"]["outputs"]
+    return {
+        "accuracy": train["test_accuracy"], "energy_uj": est["power"]["energy_per_inference_uj"],
+        "power_w": est["power"]["total_w"], "fps": est["fps"], "LUT": est["resources"]["LUT"],
+        "BRAM_18K": est["resources"]["BRAM_18K"], "DSP": est["resources"]["DSP"],
+        "bit_exact": stages["verify"]["outputs"].get("bit_exact"),
+    }
+
+
+def work(config: SweepConfig, comp, n_trials: int, on_line=None, callbacks=()) -> None:
+    """Run up to ``n_trials`` trials of the shared study in this process."""
+    study = open_study(config, comp.spec)
+    study.optimize(Objective(config, comp, on_line), n_trials=n_trials, n_jobs=config.jobs,
+                   catch=(TrialFailed,), callbacks=list(callbacks), gc_after_trial=False)

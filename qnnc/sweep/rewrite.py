@@ -1,0 +1,94 @@
+"""A trial's spec: the swept spec with one value per parameter written into it, as .qnn text.
+
+Parameters (see ``space.parameters``): ``weights``, ``acts``, ``sparsity``, ``width`` for every
+(hidden) weight layer, and ``LAYER.weights``, ``LAYER.sparsity`` for one layer. The rewrite works
+on the syntax tree and prints it with the formatter, so the trial spec reads like the original,
+comments included. The sweep block is dropped, and so are fold lines: each design is folded
+by qnnc for the target's fps (widths and bit-widths change what folding fits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from qnnc.errors import Source
+from qnnc.syntax import ast
+from qnnc.syntax.format import format_module
+
+WEIGHT_KINDS = ("linear", "conv2d")
+
+
+def _number(value: float) -> ast.Number:
+    text = f"{value:g}"
+    return ast.Number(text=text, value=float(text))
+
+
+def _with_modifier(stmt: ast.LayerStmt, kind: str, value: float | None) -> ast.LayerStmt:
+    kept = tuple(mod for mod in stmt.modifiers if mod.kind != kind)
+    if value is None:
+        return replace(stmt, modifiers=kept)
+    return replace(stmt, modifiers=(*kept, ast.Modifier(kind=kind, value=_number(value))))
+
+
+def _act(head: ast.ActHead, bits: int) -> ast.ActHead:
+    """1 bit: relu stays a 1-bit relu, anything else becomes bipolar; more bits: bipolar
+    becomes hardtanh (FINN's signed multi-bit activation), the others keep their function."""
+    func = head.func
+    if bits == 1:
+        return replace(head, func=func if func == "relu" else "bipolar", bits=None if func != "relu" else _number(1))
+    return replace(head, func="hardtanh" if func == "bipolar" else func, bits=_number(bits))
+
+
+def _width(stmt: ast.LayerStmt, factor: float) -> ast.LayerStmt:
+    head = stmt.head
+    first = head.args[0]
+    out = max(1, round(first.value.value * factor))
+    return replace(stmt, head=replace(head, args=(replace(first, value=_number(out)), *head.args[1:])))
+
+
+def rewrite_network(net: ast.Network, names: list[str], params: dict) -> ast.Network:
+    """``names``: the spec's weight layers in order (the n-th weight statement is the n-th)."""
+    weight_stmts = [s for s in net.statements if isinstance(s, ast.LayerStmt)
+                    and isinstance(s.head, ast.OpHead) and s.head.kind in WEIGHT_KINDS]
+    name_of = {id(s): n for s, n in zip(weight_stmts, names, strict=True)}
+    last = names[-1] if names else None
+    statements = []
+    for stmt in net.statements:
+        if isinstance(stmt, ast.LayerStmt):
+            stmt = _rewrite_layer(stmt, name_of.get(id(stmt)), last, params)
+        statements.append(stmt)
+    return replace(net, statements=tuple(statements))
+
+
+def _rewrite_layer(stmt: ast.LayerStmt, name: str | None, last: str | None, params: dict) -> ast.LayerStmt:
+    if "acts" in params:
+        bits = params["acts"]
+        stmt = replace(stmt, postops=tuple(_act(p, bits) if isinstance(p, ast.ActHead) else p for p in stmt.postops))
+        if isinstance(stmt.head, ast.ActHead):
+            stmt = replace(stmt, head=_act(stmt.head, bits))
+    if name is None:
+        return stmt
+    weights = params.get(f"{name}.weights", params.get("weights"))
+    if weights is not None:
+        stmt = _with_modifier(stmt, "weights", weights)
+    hidden = name != last
+    sparsity = params.get(f"{name}.sparsity", params.get("sparsity") if hidden else None)
+    if sparsity is not None:
+        stmt = _with_modifier(stmt, "sparsity", round(sparsity * 100, 6) or None)
+    if hidden and params.get("width", 1) != 1:
+        stmt = _width(stmt, params["width"])
+    return stmt
+
+
+def trial_text(module: ast.Module, source: Source, names: list[str], params: dict) -> str:
+    sections = []
+    for section in module.sections:
+        if isinstance(section, ast.Network):
+            section = rewrite_network(section, names, params)
+        elif section.kind == "sweep":
+            continue
+        elif section.kind == "target":
+            section = replace(section, entries=tuple(e for e in section.entries
+                                                     if not (isinstance(e, ast.SubBlock) and e.kind == "fold")))
+        sections.append(section)
+    return format_module(replace(module, sections=tuple(sections)), source)
