@@ -28,7 +28,7 @@ HEARTBEAT_S = 20
 STAGE_PREFIX = "["
 
 
-class TrialFailed(QnncError):
+class TrialFailedError(QnncError):
     """A trial's design was refused (lint, FINN, a fit) or its build failed; recorded, not fatal."""
 
 
@@ -112,7 +112,7 @@ class Objective:
         trial.set_user_attr("dir", str(folder))
         try:
             result = self.run(values, folder, trial.number)
-        except TrialFailed as exc:
+        except TrialFailedError as exc:
             trial.set_user_attr("error", str(exc))
             raise
         trial.set_user_attr("result", result)
@@ -128,7 +128,7 @@ class Objective:
         write_text_atomic(spec_path, text)
         errors = [d for d in Compilation(Source(text, str(spec_path))).diagnostics() if d.is_error]
         if errors:
-            raise TrialFailed("lint: " + "; ".join(f"{d.code} {d.message}" for d in errors))
+            raise TrialFailedError("lint: " + "; ".join(f"{d.code} {d.message}" for d in errors))
         self._build(spec_path, folder / "build", number)
         return read_result(folder / "build")
 
@@ -153,7 +153,7 @@ class Objective:
             code = proc.wait()
         if code != 0:
             reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
-            raise TrialFailed(f"build exited with code {code}: {reason.strip()} (log: {log})")
+            raise TrialFailedError(f"build exited with code {code}: {reason.strip()} (log: {log})")
 
 
 def read_result(build_dir: Path) -> dict:
@@ -171,4 +171,4 @@ def work(config: SweepConfig, comp, n_trials: int, on_line=None, callbacks=()) -
     """Run up to ``n_trials`` trials of the shared study in this process."""
     study = open_study(config, comp.spec)
     study.optimize(Objective(config, comp, on_line), n_trials=n_trials, n_jobs=config.jobs,
-                   catch=(TrialFailed,), callbacks=list(callbacks), gc_after_trial=False)
+                   catch=(TrialFailedError,), callbacks=list(callbacks), gc_after_trial=False)
