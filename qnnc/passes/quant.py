@@ -57,6 +57,11 @@ def _step(layer, state: str, source: str) -> tuple[str, Diagnostic | None]:
     if isinstance(layer, m.BatchNorm):
         return FLOAT, None
     if isinstance(layer, m.Act):
+        if layer.func == "relu" and layer.bits == 1:
+            return QUANT, Diagnostic(
+                "Q048", f"a 1-bit relu ('{layer.name}') does not map onto FINN: its thresholds need an output "
+                "scale of 1 or a bipolar output", layer.span,
+                hint="use 'act bipolar' for 1 bit, or give the relu 2 bits or more")
         return QUANT, None
     if isinstance(layer, m.MaxPool) and state == FLOAT:
         return FLOAT, Diagnostic(

@@ -48,19 +48,30 @@ def default_storage(root: Path) -> str:
     return f"sqlite:///{Path(root).resolve() / 'study.db'}"
 
 
-def open_study(config: SweepConfig, spec):
+def open_study(config: SweepConfig, spec, attempts: int = 5):
+    """Create or load the study. Workers starting together race to create the storage's tables
+    and the study; the loser of a race finds them made and loads them on its next attempt."""
+    import time
     import warnings
 
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+    from sqlalchemy.exc import IntegrityError
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
-                             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-    return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
-                               sampler=sampler(spec), load_if_exists=True)
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
+                                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+            return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
+                                       sampler=sampler(spec), load_if_exists=True)
+        except (IntegrityError, optuna.exceptions.DuplicatedStudyError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
 
 
 def sampler(spec):
@@ -89,12 +100,32 @@ def planned_trials(spec) -> int:
     return spec.sweep.trials or grid_size(parameters(spec))
 
 
+def _retried(study) -> set[int]:
+    """Trials whose worker died and whose configuration a later trial retried."""
+    return {t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
+            if "failed_trial" in t.system_attrs}
+
+
 def finished(study) -> int:
+    """Configurations done (completed or failed), not counting duplicates and retried trials."""
     import optuna
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
-    failed_then_retried = {t.system_attrs.get("failed_trial") for t in study.trials}
-    return sum(1 for t in study.trials if t.state in done and t.number not in failed_then_retried)
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    retried = _retried(study)
+    return sum(1 for t in study.get_trials(deepcopy=False)
+               if t.state in done and t.number not in retried and "duplicate_of" not in t.user_attrs)
+
+
+def duplicate_of(study, number: int, params: dict) -> int | None:
+    """An earlier live trial of the same configuration (two workers can draw the same grid
+    point at once; the lower-numbered one runs it)."""
+    import optuna
+
+    live = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    retried = _retried(study)
+    return next((t.number for t in study.get_trials(deepcopy=False)
+                 if t.number < number and t.params == params and t.state in live and t.number not in retried
+                 and "duplicate_of" not in t.user_attrs), None)
 
 
 class Objective:
@@ -107,7 +138,13 @@ class Objective:
         self.on_line = on_line or (lambda number, line: None)
 
     def __call__(self, trial) -> tuple[float, float]:
+        import optuna
+
         values = {k: trial.suggest_categorical(k, list(v)) for k, v in self.params.items()}
+        earlier = duplicate_of(trial.study, trial.number, values)
+        if earlier is not None:
+            trial.set_user_attr("duplicate_of", earlier)
+            raise optuna.TrialPruned(f"the same configuration as trial {earlier}")
         folder = Path(self.config.root) / "trials" / trial_key(values)
         trial.set_user_attr("dir", str(folder))
         try:
@@ -167,8 +204,21 @@ def read_result(build_dir: Path) -> dict:
     }
 
 
-def work(config: SweepConfig, comp, n_trials: int, on_line=None, callbacks=()) -> None:
-    """Run up to ``n_trials`` trials of the shared study in this process."""
+def work(config: SweepConfig, comp, total: int, on_line=None, callbacks=()) -> None:
+    """Run trials of the shared study in this process until ``total`` configurations are done
+    (by any worker); a drawn duplicate is pruned and another drawn."""
     study = open_study(config, comp.spec)
-    study.optimize(Objective(config, comp, on_line), n_trials=n_trials, n_jobs=config.jobs,
-                   catch=(TrialFailedError,), callbacks=list(callbacks), gc_after_trial=False)
+    objective = Objective(config, comp, on_line)
+    for _ in range(3 * total):  # bounded: a sampler that only repeats itself cannot loop forever
+        if finished(study) >= total or _all_running(study, total):
+            break
+        study.optimize(objective, n_trials=config.jobs, n_jobs=config.jobs, catch=(TrialFailedError,),
+                       callbacks=list(callbacks), gc_after_trial=False)
+
+
+def _all_running(study, total: int) -> bool:
+    """Every remaining configuration is being run by some worker."""
+    import optuna
+
+    running = sum(1 for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
+    return finished(study) + running >= total

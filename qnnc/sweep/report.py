@@ -14,7 +14,7 @@ def rows(study) -> list[dict]:
 
     out = []
     for t in study.trials:
-        if t.state == optuna.trial.TrialState.RUNNING:
+        if t.state == optuna.trial.TrialState.RUNNING or "duplicate_of" in t.user_attrs:
             continue
         row = {"number": t.number, "state": t.state.name, "params": dict(t.params), "dir": t.user_attrs.get("dir")}
         row.update(t.user_attrs.get("result", {}))

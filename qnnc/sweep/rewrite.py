@@ -31,12 +31,11 @@ def _with_modifier(stmt: ast.LayerStmt, kind: str, value: float | None) -> ast.L
 
 
 def _act(head: ast.ActHead, bits: int) -> ast.ActHead:
-    """1 bit: relu stays a 1-bit relu, anything else becomes bipolar; more bits: bipolar
-    becomes hardtanh (FINN's signed multi-bit activation), the others keep their function."""
-    func = head.func
+    """1 bit: bipolar (FINN's one 1-bit activation); more bits: bipolar becomes hardtanh (FINN's
+    signed multi-bit activation), the others keep their function."""
     if bits == 1:
-        return replace(head, func=func if func == "relu" else "bipolar", bits=None if func != "relu" else _number(1))
-    return replace(head, func="hardtanh" if func == "bipolar" else func, bits=_number(bits))
+        return replace(head, func="bipolar", bits=None)
+    return replace(head, func="hardtanh" if head.func == "bipolar" else head.func, bits=_number(bits))
 
 
 def _width(stmt: ast.LayerStmt, factor: float) -> ast.LayerStmt:

@@ -51,11 +51,11 @@ def run_sweep(config: engine.SweepConfig, comp, *, ray_address: str | None = Non
     log(f"sweep {config.study}: {total} trials planned, {total - remaining} finished, {remaining} to run "
         f"(storage {config.storage})")
     if remaining and ray_address:
-        run_on_ray(config, comp, remaining, ray_address, workers, log)
+        run_on_ray(config, comp, total, remaining, ray_address, workers, log)
     elif remaining:
         progress = Progress(total, total - remaining)
         with progress.bar:
-            engine.work(config, comp, remaining, on_line=progress.line, callbacks=[progress.finished])
+            engine.work(config, comp, total, on_line=progress.line, callbacks=[progress.finished])
     summary = report.summarize(engine.open_study(config, spec), spec, root)
     log(report.format_table(summary))
     best = summary["recommended"]
@@ -64,23 +64,22 @@ def run_sweep(config: engine.SweepConfig, comp, *, ray_address: str | None = Non
     return summary
 
 
-def run_on_ray(config: engine.SweepConfig, comp, remaining: int, address: str, workers: int, log) -> None:
-    """Ray tasks, each an Optuna worker on the shared study (the storage must be reachable from
-    every node: PostgreSQL, or SQLite on one machine)."""
+def run_on_ray(config: engine.SweepConfig, comp, total: int, remaining: int, address: str, workers: int,
+               log) -> None:
+    """Ray tasks, each an Optuna worker on the shared study until all configurations are done
+    (the storage must be reachable from every node: PostgreSQL, or SQLite on one machine)."""
     import ray
 
     ray.init(address=address, ignore_reinit_error=True, log_to_driver=False)
-    shares = [remaining // workers + (1 if i < remaining % workers else 0) for i in range(workers)]
+    workers = min(workers, remaining)
     remote = ray.remote(num_cpus=1)(_ray_worker)
-    log(f"ray {address}: {workers} workers, trials {shares}")
-    results = ray.get([remote.remote(asdict(config), comp.source.text, comp.source.path, n) for n in shares if n])
-    log(f"ray workers ran {sum(results)} trials")
+    log(f"ray {address}: {workers} workers on {remaining} trials")
+    ray.get([remote.remote(asdict(config), comp.source.text, comp.source.path, total) for _ in range(workers)])
 
 
-def _ray_worker(config: dict, text: str, path: str, n_trials: int) -> int:
+def _ray_worker(config: dict, text: str, path: str, total: int) -> None:
     from qnnc.compiler import Compilation
     from qnnc.errors import Source
 
     comp = Compilation(Source(text, path))
-    engine.work(engine.SweepConfig(**config), comp, n_trials)
-    return n_trials
+    engine.work(engine.SweepConfig(**config), comp, total)

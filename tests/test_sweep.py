@@ -1,0 +1,75 @@
+"""The sweep's pieces without training: trial specs rewritten from the swept spec, the search
+space, the Pareto front and the recommendation."""
+
+from __future__ import annotations
+
+from conftest import ROOT
+from qnnc.compiler import Compilation
+from qnnc.errors import Source
+from qnnc.spec import model as m
+from qnnc.sweep import report
+from qnnc.sweep.rewrite import trial_text
+from qnnc.sweep.space import grid_size, parameters, trial_key
+
+TFC = (ROOT / "specs" / "tfc_w1a1.qnn").read_text()
+SWEPT = TFC + """
+sweep {
+  weights: [1, 2, 4]
+  acts: [1, 2, 4]
+  layer out { weights: [2, 8] }
+  min_accuracy: 90%
+}
+"""
+
+
+def compile_text(text: str) -> Compilation:
+    return Compilation(Source(text, "t.qnn"))
+
+
+def trial(params: dict) -> Compilation:
+    comp = compile_text(SWEPT)
+    names = [layer.name for layer in comp.spec.network.layers if isinstance(layer, m.WeightLayer)]
+    return compile_text(trial_text(comp.module, comp.source, names, params))
+
+
+def layers(comp: Compilation) -> dict:
+    return {layer.name: layer for layer in comp.spec.network.layers}
+
+
+def test_the_search_space_is_the_sweep_blocks_lists():
+    spec = compile_text(SWEPT).spec
+    assert parameters(spec) == {"weights": (1, 2, 4), "acts": (1, 2, 4), "out.weights": (2, 8)}
+    assert grid_size(parameters(spec)) == 18
+    assert spec.sweep.min_accuracy == 0.9
+
+
+def test_a_trial_spec_has_the_trials_bit_widths_and_lints_clean():
+    comp = trial({"weights": 2, "acts": 4, "out.weights": 8})
+    assert comp.diagnostics() == []
+    by_name = layers(comp)
+    assert [by_name[n].weights for n in ("fc0", "fc1", "fc2", "out")] == [2, 2, 2, 8]
+    assert {(by_name[n].func, by_name[n].bits) for n in ("fc0_act", "fc1_act", "fc2_act")} == {("hardtanh", 4)}
+    assert comp.spec.sweep is None and comp.spec.target.folds == {}
+    assert comp.source.text.startswith("# FINN's TFC")  # comments kept
+
+
+def test_one_bit_activations_are_bipolar_and_sparsity_and_width_touch_hidden_layers_only():
+    comp = trial({"acts": 1, "sparsity": 0.25, "width": 2})
+    by_name = layers(comp)
+    assert by_name["fc0_act"].func == "bipolar" and by_name["fc0_act"].bits == 1
+    assert [by_name[n].out for n in ("fc0", "fc1", "fc2", "out")] == [128, 128, 128, 10]
+    assert [by_name[n].kept for n in ("fc0", "fc1", "fc2", "out")] == [96, 96, 96, 10]
+
+
+def test_trial_keys_are_stable_and_distinct():
+    assert trial_key({"weights": 2, "acts": 1}) == trial_key({"acts": 1, "weights": 2})
+    assert trial_key({"weights": 2, "acts": 1}) != trial_key({"weights": 1, "acts": 2})
+
+
+def test_the_pareto_front_and_the_recommendation():
+    rows = [{"number": 0, "accuracy": 0.95, "energy_uj": 0.10}, {"number": 1, "accuracy": 0.90, "energy_uj": 0.05},
+            {"number": 2, "accuracy": 0.89, "energy_uj": 0.08}, {"number": 3, "accuracy": 0.97, "energy_uj": 0.30}]
+    assert [r["number"] for r in report.pareto(rows)] == [1, 0, 3]
+    assert report.recommend(rows, 0.92)["number"] == 0
+    assert report.recommend(rows, None)["number"] == 1
+    assert report.recommend(rows, 0.99) is None

@@ -1,0 +1,161 @@
+"""`qnnc sweep` as a user runs it, on real data (scikit-learn digits, 1 epoch): a tiny sweep with
+one design that cannot fit, resumed without retraining; and the distributed path for real: a
+PostgreSQL server and a local Ray cluster started here, workers sharing one study."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SPEC = """\
+network digits_sweep {
+  input uint8[1, 8, 8] scale 1/16
+  defaults { weights: 2 bit, acts: 2 bit }
+  flatten
+  linear fc0 (32) + batchnorm + act relu
+  linear out (10) -> label
+}
+train { dataset: digits, epochs: 1, batch: 64, optimizer: adam(lr=0.01), seed: 1 }
+target pynq-z2 { clock: 100 MHz, fps: 2e7 }
+sweep {
+  weights: [1, 2]
+  width: [1, 8]
+  min_accuracy: 20%
+}
+"""
+
+
+def qnnc(*args, env=None, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+def study_rows(root: Path) -> list[dict]:
+    return json.loads((root / "summary.json").read_text())["trials"]
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("sweep")
+    spec = tmp / "digits_sweep.qnn"
+    spec.write_text(SPEC)
+    return spec, tmp / "out", qnnc("sweep", str(spec), "--out", str(tmp / "out"))
+
+
+def test_a_tiny_sweep_end_to_end(swept):
+    spec, out, result = swept
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = study_rows(out)
+    assert len(rows) == 4
+    failed = [r for r in rows if r["state"] == "FAIL"]
+    assert {r["params"]["width"] for r in failed} == {8}  # 256-wide layers cannot run at 2e7 FPS on the board
+    assert all("Q070" in r["error"] or "Q071" in r["error"] for r in failed)
+    done = [r for r in rows if r["state"] == "COMPLETE"]
+    assert {r["params"]["weights"] for r in done} == {1, 2}
+    assert all(r["bit_exact"] and r["fps"] >= 2e7 and r["energy_uj"] > 0 for r in done)
+    summary = json.loads((out / "summary.json").read_text())
+    best = next(r for r in rows if r["number"] == summary["recommended"])
+    assert best["energy_uj"] == min(r["energy_uj"] for r in done if r["accuracy"] >= 0.2)
+    winner = qnnc("lint", str(out / "best.qnn"))
+    assert winner.returncode == 0, winner.stdout
+    text = (out / "best.qnn").read_text()
+    assert f"weights {best['params']['weights']} bit" in text and "\nsweep {" not in text
+    assert (out / "pareto.png").read_bytes()[:4] == b"\x89PNG"
+    assert "recommended: trial" in result.stdout
+
+
+def test_a_rerun_continues_and_never_retrains(swept):
+    spec, out, _ = swept
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/build/model.pt")}
+    again = qnnc("sweep", str(spec), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    assert "4 finished, 0 to run" in again.stdout
+    assert {p: p.stat().st_mtime_ns for p in out.glob("trials/*/build/model.pt")} == stamps
+    assert len(study_rows(out)) == 4
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; the Debian package's 'postgres' user runs it then."""
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    bindir = Path("/usr/lib/postgresql/15/bin")
+    if not (bindir / "initdb").exists():
+        pytest.skip("PostgreSQL server not installed (Debian package postgresql)")
+    home = Path(tempfile.mkdtemp(prefix="qnnc-pg-"))  # not under pytest's 0700 temp: postgres must reach it
+    os.chmod(home, 0o755)
+    data = home / "data"
+    data.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run(as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]),
+                   check=True, capture_output=True)
+    subprocess.run(as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(data / "server.log"), "-o",
+                                f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "-w", "start"]),
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # the server keeps no pipe
+    yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    subprocess.run(as_postgres([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_two_workers_share_one_study_in_postgresql(postgres, tmp_path):
+    spec = tmp_path / "digits_sweep.qnn"
+    spec.write_text(SPEC.replace("width: [1, 8]", "acts: [1, 2]"))
+    args = [sys.executable, "-m", "qnnc", "sweep", str(spec), "--out", str(tmp_path / "out"), "--storage", postgres,
+            "--study", "shared"]
+    workers = [subprocess.Popen(args, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               for _ in range(2)]
+    outputs = [w.communicate(timeout=600)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], outputs
+    import optuna
+
+    study = optuna.load_study(study_name="shared", storage=postgres)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert sorted((t.params["weights"], t.params["acts"]) for t in complete) == [(1, 1), (1, 2), (2, 1), (2, 2)]
+    ran = [t for t in study.trials if "duplicate_of" not in t.user_attrs]
+    assert len(ran) == 4  # the grid was split between the workers; a point drawn twice ran once
+
+
+def test_trials_run_as_ray_tasks_on_a_local_cluster(postgres, tmp_path):
+    ray = shutil.which("ray", path=str(Path(sys.executable).parent))
+    port = free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    temp = tempfile.mkdtemp(prefix="ray-")  # short: Ray's socket paths must fit in 107 bytes
+    subprocess.run([ray, "start", "--head", f"--port={port}", "--num-cpus=2", "--include-dashboard=false",
+                    "--node-ip-address=127.0.0.1", f"--temp-dir={temp}"], check=True, capture_output=True, env=env)
+    try:
+        spec = tmp_path / "digits_sweep.qnn"
+        spec.write_text(SPEC.replace("width: [1, 8]", "acts: [2, 4]"))
+        start = time.perf_counter()
+        result = qnnc("sweep", str(spec), "--out", str(tmp_path / "out"), "--storage", postgres, "--study", "ray",
+                      "--ray", f"127.0.0.1:{port}", "--workers", "2", env=env)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert f"ray 127.0.0.1:{port}: 2 workers on 4 trials" in result.stdout
+        rows = study_rows(tmp_path / "out")
+        assert sorted((r["params"]["weights"], r["params"]["acts"]) for r in rows if r["state"] == "COMPLETE") == [
+            (1, 2), (1, 4), (2, 2), (2, 4)]
+        assert time.perf_counter() - start < 600
+    finally:
+        subprocess.run([ray, "stop", "--force"], capture_output=True, env=env)
+        shutil.rmtree(temp, ignore_errors=True)
