@@ -24,9 +24,20 @@ class Coefficients:
     source: str
 
 
+ACTIVITY = ("switching activity: Xilinx's power-tool defaults, 12.5 % toggle rate and average fanout 3 "
+            "(UG440, Xilinx Power Estimator User Guide, 'Using the Logic Sheet')")
+PROVISIONAL = ("per-resource coefficients are qnnc's provisional working values, not yet taken from XPE's "
+               "tables: treat the result as an order of magnitude, for comparing designs on one board, "
+               "until calibrated against Vivado report_power")
 COEFFICIENTS: dict[str, Coefficients] = {
-    "xc7z": Coefficients(0.12, 0.02, 5.0, 1.0, "PLACEHOLDER"),
-    "xczu": Coefficients(0.3, 0.015, 4.0, 0.8, "PLACEHOLDER"),
+    # Zynq-7000, 28 nm HPL, VCCINT 1.0 V: PL static ~0.1 W at 25 °C
+    "xc7z": Coefficients(static_w=0.10, lut_uw_per_mhz=0.020, bram18_uw_per_mhz=2.0, dsp_uw_per_mhz=1.0,
+                         source=f"{ACTIVITY}; {PROVISIONAL}"),
+    # Zynq UltraScale+, 16 nm FinFET, VCCINT 0.85 V: lower dynamic, higher static for the larger PL
+    "xczu3": Coefficients(static_w=0.30, lut_uw_per_mhz=0.012, bram18_uw_per_mhz=1.2, dsp_uw_per_mhz=0.6,
+                          source=f"{ACTIVITY}; {PROVISIONAL}"),
+    "xczu7": Coefficients(static_w=0.60, lut_uw_per_mhz=0.012, bram18_uw_per_mhz=1.2, dsp_uw_per_mhz=0.6,
+                          source=f"{ACTIVITY}; {PROVISIONAL}"),
 }
 
 
