@@ -50,6 +50,7 @@ def test_a_trial_spec_has_the_trials_bit_widths_and_lints_clean():
     assert [by_name[n].weights for n in ("fc0", "fc1", "fc2", "out")] == [2, 2, 2, 8]
     assert {(by_name[n].func, by_name[n].bits) for n in ("fc0_act", "fc1_act", "fc2_act")} == {("hardtanh", 4)}
     assert comp.spec.sweep is None and comp.spec.target.folds == {}
+    assert comp.spec.network.input.quant == "int4"  # the input quantizer follows the activations
     assert comp.source.text.startswith("# FINN's TFC")  # comments kept
 
 

@@ -34,6 +34,7 @@ def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnost
         ))
         state = QUANT  # reported once here, not again at the first layer
     found.extend(_check_input_rounding(net.input))
+    found.extend(_check_bipolar_input(net))
     source = "the input"
     for layer in net.layers:
         state, diag = _step(layer, state, source)
@@ -135,6 +136,19 @@ def half_way_inputs(inp: m.InputSpec) -> list[int]:
         if abs(q) <= levels and q.denominator == 2:
             out.append(v)
     return out
+
+
+def _check_bipolar_input(net: m.NetworkSpec) -> list[Diagnostic]:
+    """A bipolar input quantizer is absorbed only by a 1-bit (XNOR) first layer; before wider
+    weights it stays a threshold unit with output scale 2, which FINN cannot convert."""
+    first = next((layer for layer in net.layers if isinstance(layer, m.WeightLayer)), None)
+    if net.input.quant != "bipolar" or first is None or first.weights == 1:
+        return []
+    return [Diagnostic(
+        "Q049", f"a bipolar input quantizer before '{first.name}' with {first.weights}-bit weights does not map "
+        "onto FINN: its thresholds keep an output scale of 2", net.input.span,
+        hint=f"quantize the input as 'quant int{first.weights}' (as FINN's TFC-w2a2 does), or give "
+             f"'{first.name}' 1-bit weights")]
 
 
 def _check_input_rounding(inp: m.InputSpec) -> list[Diagnostic]:

@@ -1,7 +1,8 @@
 """A trial's spec: the swept spec with one value per parameter written into it, as .qnn text.
 
 Parameters (see ``space.parameters``): ``weights``, ``acts``, ``sparsity``, ``width`` for every
-(hidden) weight layer, and ``LAYER.weights``, ``LAYER.sparsity`` for one layer. The rewrite works
+(hidden) weight layer, and ``LAYER.weights``, ``LAYER.sparsity`` for one layer; an input
+quantizer follows ``acts`` (bipolar at 1 bit, intN above), as in Brevitas' FINN examples. The rewrite works
 on the syntax tree and prints it with the formatter, so the trial spec reads like the original,
 comments included. The sweep block is dropped, and so are fold lines: each design is folded
 by qnnc for the target's fps (widths and bit-widths change what folding fits).
@@ -55,6 +56,9 @@ def rewrite_network(net: ast.Network, names: list[str], params: dict) -> ast.Net
     for stmt in net.statements:
         if isinstance(stmt, ast.LayerStmt):
             stmt = _rewrite_layer(stmt, name_of.get(id(stmt)), last, params)
+        elif isinstance(stmt, ast.InputStmt) and stmt.quant and "acts" in params:
+            # the input quantizer follows the activations, as in Brevitas' FINN examples
+            stmt = replace(stmt, quant="bipolar" if params["acts"] == 1 else f"int{params['acts']}")
         statements.append(stmt)
     return replace(net, statements=tuple(statements))
 
