@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 from qnnc.hw.solver import Choice, Unit
 
-MAX_AP_INT_BITS = 8191
+MAX_AP_INT_BITS = 8191  # finn.util.basic.MAX_ALLOWED_AP_INT_W
+MOST_OPTIONS = 48  # divisors tried per folding factor at lint time
+MAX_WIDTH = 1 << 20  # wider than any FPGA matrix unit: fit is refused without enumerating
 RAM_STYLES = ("auto", "distributed")
 
 
@@ -68,15 +70,27 @@ def bram18(u: MatrixUnit, pe: int, simd: int, ram_style: str = "auto") -> int:
 
 
 def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    """The divisors of n, ascending (trial division up to the square root)."""
+    n = int(n)
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return small + [n // d for d in reversed(small) if d * d != n]
+
+
+def thinned(values: list[int], most: int = MOST_OPTIONS) -> list[int]:
+    """At most ``most`` of a sorted list, spread evenly in log scale, first and last kept: a
+    layer with thousands of divisor pairs is folded from a representative subset at lint time."""
+    if len(values) <= most:
+        return values
+    picks = {round(i * (len(values) - 1) / (most - 1)) for i in range(most)}
+    return [values[i] for i in sorted(picks)]
 
 
 def unit(u: MatrixUnit, pinned: dict | None = None) -> Unit:
     """The unit with every legal folding (or only those agreeing with the spec's fold line)."""
     pinned = pinned or {}
     choices = []
-    for pe in divisors(u.mh):
-        for simd in divisors(u.mw):
+    for pe in thinned(divisors(u.mh)):
+        for simd in thinned(divisors(u.mw)):
             if pe * simd * u.wbits > MAX_AP_INT_BITS and not pinned:
                 continue  # FINN's widest ap_int (a fold line is taken as written)
             for style in RAM_STYLES:

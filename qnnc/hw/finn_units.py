@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from qnnc.hw.analytic import MAX_AP_INT_BITS, divisors
 from qnnc.hw.solver import RESOURCES, Choice, Unit
 
-MAX_AP_INT_BITS = 8191  # finn.util.basic.MAX_ALLOWED_AP_INT_W
 CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool", "Squeeze", "Unsqueeze")
 POOLS = ("Pool_hls",)
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, int(n) + 1) if n % d == 0]
 
 
 def _inst(node):

@@ -143,13 +143,31 @@ def _fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[s
     for weights in weightings(capacity):
         stairs = {u.name: _Staircase(u, weights) for u in units}
         limit = targets if best is None else [t for t in targets if t <= best.cycles]
-        for target in limit:
-            found = _solution(_select(stairs, target), budget)
-            if found.fits:
-                if best is None or (found.cycles, _weight(found, balanced)) < (best.cycles, _weight(best, balanced)):
-                    best = found
-                break
+        found = _first_fitting(stairs, limit, budget)
+        if found and (best is None or (found.cycles, _weight(found, balanced)) < (best.cycles,
+                                                                                  _weight(best, balanced))):
+            best = found
     return best or _cheapest(units, budget, capacity, max(targets))
+
+
+SCAN = 256  # targets checked one by one below a bisection's answer
+
+
+def _first_fitting(stairs, targets: list[int], budget) -> Solution | None:
+    """The design at the smallest target that fits. Fitting is nearly monotone in the target
+    (a looser target never costs more under the weighting, though one resource may rise), so
+    a bisection finds a fitting target and a scan of the targets below it finds the first."""
+    def at(i: int) -> Solution:
+        return _solution(_select(stairs, targets[i]), budget)
+
+    if not targets or not at(len(targets) - 1).fits:
+        return None
+    lo, hi = 0, len(targets) - 1  # hi fits
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if at(mid).fits else (mid + 1, hi)
+    first = next((i for i in range(max(0, hi - SCAN), hi) if at(i).fits), hi)
+    return at(first)
 
 
 def _cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],

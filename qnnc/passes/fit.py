@@ -48,6 +48,12 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     mus = matrix_units(spec, facts)
     if not mus:
         return facts, []
+    huge = next((u for u in mus if max(u.mw, u.mh) > analytic.MAX_WIDTH), None)
+    if huge is not None:
+        layer = next(layer for layer in spec.network.layers if layer.name == huge.name)
+        return facts, [Diagnostic(
+            "Q070", f"the design does not fit {spec.target.board}: layer '{huge.name}' is {huge.mw:,} wide in and "
+            f"{huge.mh:,} out, more than any FPGA matrix unit", layer.span, hint="narrow the layer")]
     pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
             for name, fold in (facts.folding or {}).items()}
     units = [analytic.unit(u, pins.get(u.name)) for u in mus]

@@ -8,15 +8,12 @@ StreamingMaxPool needs PE | channels.
 from __future__ import annotations
 
 from qnnc.errors import Diagnostic, did_you_mean
+from qnnc.hw.analytic import MAX_WIDTH, divisors
 from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
 
 MVAU_OPTIONS = ("pe", "simd", "ram_style", "resType", "mem_mode")
 FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "maxpool": ("pe",)}
-
-
-def divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
 
 
 def near_divisors(n: int, wanted: int, count: int = 3) -> list[int]:
@@ -70,7 +67,7 @@ def _check_layer_fold(layer, fold: m.Fold, shape) -> list[Diagnostic]:
         if value is None or width % value == 0:
             continue
         code = "Q031" if key == "simd" else "Q032"
-        near = ", ".join(map(str, near_divisors(width, value)))
+        near = ", ".join(map(str, near_divisors(width, value))) if width <= MAX_WIDTH else "none near"
         found.append(Diagnostic(
             code, f"{key.upper()} {value} does not divide the layer's {what} {width}", fold.span_of(key),
             hint=f"divisors of {width} near {value}: {near}",
