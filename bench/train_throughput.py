@@ -68,7 +68,8 @@ def main() -> int:
             (folder / rel).write_text(text)
         module = load_generated(folder)
         recipe = module.RECIPE.with_overrides(epochs=1, samples=args.samples, test_samples=1000)
-        x, y, _, _ = trainer.load_tensors(recipe)
+        loaded = trainer.load_tensors(recipe)
+        x, y = loaded.x_train, loaded.y_train
         bare, gen = [], []
         for i in range(args.repeats):
             bare.append(bare_loop(module, recipe, x, y))

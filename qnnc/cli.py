@@ -95,7 +95,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.dry_run:
         dry_run(comp, root, start=args.start, until=args.until)
         return EXIT_OK
-    options = Options(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples)
+    options = Options(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples,
+                      validation=args.validation)
     run_build(comp, root, start=args.start, until=args.until, options=options)
     return EXIT_OK
 
@@ -148,6 +149,17 @@ def _positive(text: str) -> int:
     return value
 
 
+def _share(text: str) -> float:
+    """A share of a whole: '0.1' or '10%'."""
+    try:
+        value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a share such as 0.1 or 10%, got {text!r}") from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError("must be above 0 and below 1 (100%)")
+    return value
+
+
 # ---- parser and entry point -----------------------------------------------------------------
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qnnc", description="Compile .qnn specs into FINN accelerators.")
@@ -175,6 +187,8 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--epochs", type=_positive, help="override the spec's training epochs")
     build.add_argument("--samples", type=_positive, help="train on this many samples only")
     build.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
+    build.add_argument("--validation", type=_share, metavar="SHARE",
+                       help="hold out this share of the training samples and score it after every epoch (10%%)")
     build.set_defaults(handler=cmd_build)
 
     estimate = sub.add_parser("estimate", help="FINN's resource and throughput estimates, without training")

@@ -74,3 +74,75 @@ def test_the_pareto_front_and_the_recommendation():
     assert report.recommend(rows, 0.92)["number"] == 0
     assert report.recommend(rows, None)["number"] == 1
     assert report.recommend(rows, 0.99) is None
+
+
+# ---- early stopping: Optuna's pruners on each trial's validation curve ----------------------------
+def curves_study(tmp_path, sweep):
+    import optuna
+
+    from qnnc.sweep.engine import SweepConfig, open_curves
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    config = SweepConfig(spec_path="t.qnn", root=str(tmp_path), storage=f"sqlite:///{tmp_path / 'study.db'}",
+                         study="s")
+    return open_curves(config, type("Spec", (), {"sweep": sweep})())
+
+
+def epochs(*accuracies, phase="train") -> list[dict]:
+    return [{"epoch": i + 1, "phase": phase, "val_accuracy": a} for i, a in enumerate(accuracies)]
+
+
+def sweep_block(text: str):
+    return compile_text(TFC + "\nsweep {\n  weights: [1, 2]\n" + text + "\n}\n").spec.sweep
+
+
+def test_pruning_is_plateau_with_an_accuracy_to_reach_and_off_without():
+    assert sweep_block("min_accuracy: 95%").pruner == "plateau"
+    assert sweep_block("").pruner == "none"
+    assert sweep_block("prune: median").pruner == "median"
+    assert sweep_block("min_accuracy: 95%\nprune: none").pruner == "none"
+    spec = sweep_block("min_accuracy: 95%\npatience: 3\nvalidation: 20%")
+    assert (spec.patience, spec.validation) == (3, 0.2)
+
+
+def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_path):
+    from qnnc.sweep.pruning import Watch
+
+    curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 2"))
+    stuck = Watch(curves, 0)
+    assert stuck.update(epochs(0.50, 0.60, 0.61)) is None  # too few epochs to judge
+    assert stuck.update(epochs(0.50, 0.60, 0.61, 0.605)) is None  # epoch 3 was the best: one epoch since
+    reason = stuck.update(epochs(0.50, 0.60, 0.61, 0.605, 0.60))
+    assert reason == ("stopped early at epoch 5: validation accuracy 60.00 % "
+                      "(below min_accuracy and no longer improving)")
+    stuck.close(pruned=True)
+    climbing = Watch(curves, 1)
+    assert climbing.update(epochs(0.50, 0.60, 0.70, 0.80, 0.85, 0.87)) is None  # below 90 %, but improving
+    good = Watch(curves, 2)
+    assert good.update(epochs(0.91, 0.92, 0.92, 0.92, 0.92)) is None  # flat, but above min_accuracy
+    good.close()
+    assert [t.state.name for t in curves.trials] == ["PRUNED", "RUNNING", "COMPLETE"]
+    assert curves.trials[2].value == 0.92 and curves.trials[2].user_attrs == {"sweep_trial": 2}
+
+
+def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
+    from qnnc.sweep.pruning import Watch
+
+    curves = curves_study(tmp_path, sweep_block("prune: median\npatience: 1"))
+    for number, acc in enumerate((0.8, 0.9)):
+        done = Watch(curves, number)
+        assert done.update(epochs(acc, acc, acc)) is None  # the first two trials are never stopped
+        done.close()
+    late = Watch(curves, 2)
+    assert late.update(epochs(0.3)) is None  # warm-up
+    assert late.update(epochs(0.3, 0.4)).startswith("stopped early at epoch 2: validation accuracy 40.00 %")
+
+
+def test_fine_tuning_epochs_and_epochs_without_validation_are_not_reported(tmp_path):
+    from qnnc.sweep.pruning import Watch
+
+    curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 1"))
+    watch = Watch(curves, 0)
+    rows = epochs(0.5, 0.6) + [{"epoch": 3, "phase": "train"}] + epochs(0.2, 0.2, 0.2, phase="finetune")
+    assert watch.update(rows) is None
+    assert curves.trials[0].intermediate_values == {1: 0.5, 2: 0.6}

@@ -86,6 +86,35 @@ def test_a_rerun_continues_and_never_retrains(swept):
     assert len(study_rows(out)) == 4
 
 
+def test_hopeless_trials_are_stopped_early_and_never_rerun(tmp_path):
+    """A learning rate of 1e-9 leaves the network at chance: the plateau pruner stops each trial
+    once its validation accuracy (below 90 %) has not improved for 2 epochs, long before 8."""
+    spec = tmp_path / "hopeless.qnn"
+    spec.write_text(SPEC.replace("epochs: 1", "epochs: 8").replace("lr=0.01", "lr=1e-9")
+                    .replace("width: [1, 8]", "patience: 2").replace("min_accuracy: 20%", "min_accuracy: 90%"))
+    out = tmp_path / "out"
+    result = qnnc("sweep", str(spec), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = study_rows(out)
+    assert [r["state"] for r in rows] == ["PRUNED", "PRUNED"]
+    for row in rows:
+        stopped_at = int(row["pruned"].split("epoch ")[1].split(":")[0])
+        assert 3 <= stopped_at < 8 and "below min_accuracy and no longer improving" in row["pruned"]
+        build = Path(row["dir"]) / "build"
+        curve = json.loads((build / "curve.json").read_text())
+        assert len(curve) == stopped_at and all("val_accuracy" in r for r in curve)  # killed at once
+        assert "estimate" not in json.loads((build / "build.json").read_text())["stages"]
+        assert f"qnnc sweep: {row['pruned']}" in (build.parent / "build.log").read_text()
+    assert "no trial reached the accuracy asked for" in result.stdout
+    again = qnnc("sweep", str(spec), "--out", str(out))
+    assert "2 finished, 0 to run" in again.stdout
+    import optuna
+
+    curves = optuna.load_study(study_name="digits_sweep-curves", storage=f"sqlite:///{out / 'study.db'}")
+    assert sorted(t.user_attrs["sweep_trial"] for t in curves.trials) == [0, 1]
+    assert {t.state.name for t in curves.trials} == {"PRUNED"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -47,6 +47,29 @@ def test_pruned_network_is_physically_smaller(tmp_path):
     assert [row["phase"] for row in metrics["curve"]] == ["train", "train", "finetune"]
 
 
+def test_a_held_out_validation_share_is_scored_every_epoch(tmp_path):
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "2", "--validation", "0.2")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert (metrics["train_samples"], metrics["validation_samples"]) == (1198, 299)  # 1,497 digits: 20 % held out
+    curve = json.loads((tmp_path / "curve.json").read_text())
+    assert curve == metrics["curve"] and all(0.1 < row["val_accuracy"] <= 1 for row in curve)
+    assert "val acc" in result.stdout
+
+
+def test_the_validation_split_is_seeded_disjoint_and_complete():
+    from qnnc.runtime.trainer import validation_split
+
+    train, val = validation_split(1000, 0.1, seed=3)
+    assert len(val) == 100 and len(train) == 900
+    assert sorted({*train.tolist(), *val.tolist()}) == list(range(1000))
+    again, other = validation_split(1000, 0.1, seed=3), validation_split(1000, 0.1, seed=4)
+    assert again[1].tolist() == val.tolist() and other[1].tolist() != val.tolist()
+    assert validation_split(1000, 0.0, seed=3) is None and len(validation_split(2, 0.01, seed=0)[1]) == 1
+
+
 @pytest.mark.slow
 def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
     _, plan = plan_for(MLP)

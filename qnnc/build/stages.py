@@ -27,11 +27,12 @@ class Options:
     fresh: frozenset[str] = frozenset()  # stages to redo from scratch (--from), not resume
     samples: int | None = None
     test_samples: int | None = None
+    validation: float | None = None  # share of the training samples held out (a sweep's pruning scores it)
 
     def train_args(self) -> list[str]:
         args = []
         for flag, value in (("--epochs", self.epochs), ("--samples", self.samples),
-                            ("--test-samples", self.test_samples)):
+                            ("--test-samples", self.test_samples), ("--validation", self.validation)):
             if value is not None:
                 args += [flag, str(value)]
         return args

@@ -26,4 +26,7 @@ def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     if not varied:
         found.append(Diagnostic("Q081", "the sweep varies nothing", sweep.span,
                                 hint="give values to try, e.g. 'weights: [1, 2, 4]' or 'acts: [2, 4]'"))
+    if sweep.prune == "plateau" and sweep.min_accuracy is None:
+        found.append(Diagnostic("Q082", "'prune: plateau' stops trials below min_accuracy, and none is given",
+                                sweep.span_of("prune"), hint="add e.g. 'min_accuracy: 95%', or use 'prune: median'"))
     return facts, found

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from qnnc.fsutil import write_text_atomic
-from qnnc.runtime import data, prune
+from qnnc.runtime import CURVE, data, prune
 
 CHECKPOINT = "checkpoints/last.pt"
 
@@ -35,6 +35,7 @@ class Recipe:
     outputs: int
     samples: int | None = None
     test_samples: int | None = None
+    validation: float = 0.0  # share of the training samples held out and scored after every epoch
     finetune: int = 0
     sparsity: dict[str, float] = field(default_factory=dict)
     unstructured: dict[str, float] = field(default_factory=dict)
@@ -61,7 +62,17 @@ class Hooks:
 
 
 # ---- data ---------------------------------------------------------------------------------------
-def load_tensors(recipe: Recipe):
+@dataclass(frozen=True)
+class Tensors:
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    x_val: torch.Tensor | None = None  # held out of the training samples (recipe.validation)
+    y_val: torch.Tensor | None = None
+
+
+def load_tensors(recipe: Recipe) -> Tensors:
     x_tr, y_tr, x_te, y_te = data.load(recipe.dataset)
     rng = np.random.default_rng(recipe.seed)
     if recipe.samples is not None and recipe.samples < len(x_tr):
@@ -70,7 +81,22 @@ def load_tensors(recipe: Recipe):
     if recipe.test_samples is not None and recipe.test_samples < len(x_te):
         x_te, y_te = x_te[: recipe.test_samples], y_te[: recipe.test_samples]
     as_float = lambda a: torch.from_numpy(a.astype(np.float32))  # noqa: E731 - raw values, model scales
-    return as_float(x_tr), torch.from_numpy(y_tr), as_float(x_te), torch.from_numpy(y_te)
+    held = validation_split(len(x_tr), recipe.validation, recipe.seed)
+    if held is None:
+        return Tensors(as_float(x_tr), torch.from_numpy(y_tr), as_float(x_te), torch.from_numpy(y_te))
+    train, val = held
+    return Tensors(as_float(x_tr[train]), torch.from_numpy(y_tr[train]), as_float(x_te), torch.from_numpy(y_te),
+                   as_float(x_tr[val]), torch.from_numpy(y_tr[val]))
+
+
+def validation_split(n: int, share: float, seed: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Indices of the samples kept for training and of those held out for validation: a seeded
+    random ``share`` of ``n``, at least one sample each; None when nothing is held out."""
+    held = min(n - 1, max(1, round(n * share))) if share > 0 and n > 1 else 0
+    if not held:
+        return None
+    order = np.random.default_rng(seed + 1).permutation(n)
+    return np.sort(order[held:]), np.sort(order[:held])
 
 
 def batches(x, y, size: int, generator: torch.Generator):
@@ -179,7 +205,8 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
     """Train (and prune and fine-tune) per ``recipe``; return and write metrics.json."""
     out_dir = Path(out_dir)
     generator = seed_everything(recipe.seed)
-    x_tr, y_tr, x_te, y_te = load_tensors(recipe)
+    tensors = load_tensors(recipe)
+    x_tr, y_tr, x_te, y_te = tensors.x_train, tensors.y_train, tensors.x_test, tensors.y_test
     steps = -(-len(x_tr) // recipe.batch)
     state = _State(hooks, recipe, steps)
     phases = recipe.phases
@@ -201,19 +228,24 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
         state.wall += seconds
         test_acc = accuracy(state.model, hooks.predict, x_te, y_te)
         state.epoch += 1
-        state.history.append({
+        row = {
             "epoch": state.epoch, "phase": phase, "loss": round(loss, 6), "train_accuracy": round(acc, 6),
             "test_accuracy": round(test_acc, 6), "seconds": round(seconds, 3),
             "samples_per_s": round(len(x_tr) / seconds, 1),
-        })
+        }
+        if tensors.x_val is not None:
+            row["val_accuracy"] = round(accuracy(state.model, hooks.predict, tensors.x_val, tensors.y_val), 6)
+        state.history.append(row)
         save_atomic(state.to_checkpoint(generator), ckpt_path)
-        progress.epoch_done(state.history[-1])
+        write_json_atomic(state.history, out_dir / CURVE)
+        progress.epoch_done(row)
     if (recipe.sparsity or recipe.unstructured) and state.phase == "train":
         state.prune()  # no fine-tuning epochs: prune the trained model as it is
     save_atomic({"widths": state.model.widths, "model": state.model.state_dict()}, out_dir / "model.pt")
     final = accuracy(state.model, hooks.predict, x_te, y_te)
     metrics = {
         "dataset": recipe.dataset, "train_samples": len(x_tr), "test_samples": len(x_te),
+        "validation_samples": 0 if tensors.x_val is None else len(tensors.x_val),
         "test_accuracy": round(final, 6), "curve": state.history, "wall_time_s": round(state.wall, 3),
         "seed": recipe.seed, "epochs": total, "widths": state.model.widths, "versions": versions(),
         "parameters": sum(p.numel() for p in state.model.parameters()),
@@ -277,6 +309,7 @@ class _Progress:
             self.bar.reset(self.task)
             if row["epoch"] == self.epochs:
                 self.bar.stop()
+        val = f"val acc {row['val_accuracy'] * 100:.2f} % " if "val_accuracy" in row else ""
         self.log(f"epoch {row['epoch']}/{self.epochs} ({row['phase']}): loss {row['loss']:.4f} "
-                 f"train acc {row['train_accuracy'] * 100:.2f} % test acc {row['test_accuracy'] * 100:.2f} % "
+                 f"train acc {row['train_accuracy'] * 100:.2f} % {val}test acc {row['test_accuracy'] * 100:.2f} % "
                  f"{row['samples_per_s']:.0f} samples/s")

@@ -270,6 +270,21 @@ class SweepSpec(Located):
     epochs: int | None = Field(default=None, ge=1, description="epochs per trial; the train block's if unset")
     samples: int | None = Field(default=None, ge=1, description="train on the first N samples per trial")
     seed: int = 0
+    prune: Literal["auto", "none", "plateau", "median"] = Field(
+        default="auto", description="early stopping of hopeless trials on validation accuracy (Optuna pruners): "
+        "plateau stops a trial below min_accuracy that stopped improving, median one below the median of "
+        "earlier trials at the same epoch; auto is plateau with min_accuracy, none without")
+    patience: int = Field(default=2, ge=1, description="epochs without improvement (plateau) or of warm-up "
+                          "(median) before a trial can be stopped")
+    validation: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, lt=1)] = Field(
+        default=0.1, description="share of each trial's training samples held out for pruning decisions")
+
+    @property
+    def pruner(self) -> str:
+        """The pruning rule in force: 'auto' resolved."""
+        if self.prune == "auto":
+            return "plateau" if self.min_accuracy is not None else "none"
+        return self.prune
 
 
 class Spec(Strict):

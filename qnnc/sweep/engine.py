@@ -20,6 +20,7 @@ from pathlib import Path
 
 from qnnc.errors import QnncError, Source
 from qnnc.fsutil import write_text_atomic
+from qnnc.sweep.pruning import Watch, curves_name, make_pruner, read_curve
 from qnnc.sweep.rewrite import trial_text
 from qnnc.sweep.space import grid_size, parameters, trial_key, weight_layers
 
@@ -48,25 +49,40 @@ def default_storage(root: Path) -> str:
     return f"sqlite:///{Path(root).resolve() / 'study.db'}"
 
 
-def open_study(config: SweepConfig, spec, attempts: int = 5):
-    """Create or load the study. Workers starting together race to create the storage's tables
-    and the study; the loser of a race finds them made and loads them on its next attempt."""
-    import time
+def open_study(config: SweepConfig, spec):
+    """Create or load the study (heartbeats on, so a dead worker's trial is retried)."""
     import warnings
 
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
-    from sqlalchemy.exc import IntegrityError
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
+                             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+    return create_or_load(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
+                          sampler=sampler(spec))
+
+
+def open_curves(config: SweepConfig, spec):
+    """The single-objective twin study that holds the trials' learning curves (pruning); its
+    trials are asked and told by hand, so its storage has no heartbeat."""
+    return create_or_load(study_name=curves_name(config.study), storage=config.storage, direction="maximize",
+                          pruner=make_pruner(spec.sweep))
+
+
+def create_or_load(attempts: int = 5, **kwargs):
+    """Workers starting together race to create the storage's tables and a study; the loser
+    of a race finds them made and loads them on its next attempt."""
+    import time
+
+    import optuna
+    from sqlalchemy.exc import IntegrityError
+
     for attempt in range(attempts):
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
-                                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-            return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
-                                       sampler=sampler(spec), load_if_exists=True)
+            return optuna.create_study(load_if_exists=True, **kwargs)
         except (IntegrityError, optuna.exceptions.DuplicatedStudyError):
             if attempt == attempts - 1:
                 raise
@@ -107,10 +123,11 @@ def _retried(study) -> set[int]:
 
 
 def finished(study) -> int:
-    """Configurations done (completed or failed), not counting duplicates and retried trials."""
+    """Configurations done (completed, failed or stopped early), not counting duplicates and
+    retried trials."""
     import optuna
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
     retried = _retried(study)
     return sum(1 for t in study.get_trials(deepcopy=False)
                if t.state in done and t.number not in retried and "duplicate_of" not in t.user_attrs)
@@ -121,7 +138,8 @@ def duplicate_of(study, number: int, params: dict) -> int | None:
     point at once; the lower-numbered one runs it)."""
     import optuna
 
-    live = (optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL)
+    state = optuna.trial.TrialState
+    live = (state.RUNNING, state.COMPLETE, state.FAIL, state.PRUNED)
     retried = _retried(study)
     return next((t.number for t in study.get_trials(deepcopy=False)
                  if t.number < number and t.params == params and t.state in live and t.number not in retried
@@ -129,13 +147,15 @@ def duplicate_of(study, number: int, params: dict) -> int | None:
 
 
 class Objective:
-    """One trial: the trial's spec, linted; then `qnnc build --until estimate` in a subprocess."""
+    """One trial: the trial's spec, linted; then `qnnc build --until estimate` in a subprocess,
+    stopped early when the sweep's pruner finds its validation accuracy hopeless."""
 
-    def __init__(self, config: SweepConfig, comp, on_line=None):
+    def __init__(self, config: SweepConfig, comp, on_line=None, curves=None):
         self.config, self.comp = config, comp
         self.params = parameters(comp.spec)
         self.names = weight_layers(comp.spec)
         self.on_line = on_line or (lambda number, line: None)
+        self.curves = curves  # the learning-curve study, None when trials are never pruned
 
     def __call__(self, trial) -> tuple[float, float]:
         import optuna
@@ -147,17 +167,24 @@ class Objective:
             raise optuna.TrialPruned(f"the same configuration as trial {earlier}")
         folder = Path(self.config.root) / "trials" / trial_key(values)
         trial.set_user_attr("dir", str(folder))
+        watch = Watch(self.curves, trial.number) if self.curves is not None else None
         try:
-            result = self.run(values, folder, trial.number)
+            result = self.run(values, folder, trial.number, watch)
         except TrialFailedError as exc:
             trial.set_user_attr("error", str(exc))
+            _close(watch, failed=True)
             raise
+        except optuna.TrialPruned as exc:
+            trial.set_user_attr("pruned", str(exc))
+            _close(watch, pruned=True)
+            raise
+        _close(watch)
         trial.set_user_attr("result", result)
         min_acc = self.comp.spec.sweep.min_accuracy
         trial.set_user_attr("constraint", (min_acc - result["accuracy"]) if min_acc is not None else 0.0)
         return result["accuracy"], result["energy_uj"]
 
-    def run(self, values: dict, folder: Path, number: int) -> dict:
+    def run(self, values: dict, folder: Path, number: int, watch: Watch | None = None) -> dict:
         from qnnc.compiler import Compilation
 
         spec_path = folder / "spec.qnn"
@@ -166,31 +193,65 @@ class Objective:
         errors = [d for d in Compilation(Source(text, str(spec_path))).diagnostics() if d.is_error]
         if errors:
             raise TrialFailedError("lint: " + "; ".join(f"{d.code} {d.message}" for d in errors))
-        self._build(spec_path, folder / "build", number)
+        self._build(spec_path, folder / "build", number, watch)
         return read_result(folder / "build")
 
-    def _build(self, spec_path: Path, out: Path, number: int) -> None:
+    def build_command(self, spec_path: Path, out: Path, pruned: bool) -> list[str]:
+        sweep = self.comp.spec.sweep
         cmd = [sys.executable, "-m", "qnnc", "build", str(spec_path), "--out", str(out), "--until", "estimate"]
-        for flag, value in (("--epochs", self.config.epochs or self.comp.spec.sweep.epochs),
-                            ("--samples", self.config.samples or self.comp.spec.sweep.samples),
-                            ("--test-samples", self.config.test_samples)):
+        for flag, value in (("--epochs", self.config.epochs or sweep.epochs),
+                            ("--samples", self.config.samples or sweep.samples),
+                            ("--test-samples", self.config.test_samples),
+                            ("--validation", sweep.validation if pruned else None)):
             if value is not None:
                 cmd += [flag, str(value)]
+        return cmd
+
+    def _build(self, spec_path: Path, out: Path, number: int, watch: Watch | None) -> None:
+        import optuna
+
+        cmd = self.build_command(spec_path, out, pruned=watch is not None)
         tail: list[str] = []
         log = out.parent / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as sink:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
             for line in proc.stdout:
                 sink.write(line)
                 tail = (tail + [line.rstrip()])[-8:]
                 if line.startswith(STAGE_PREFIX) or "epoch" in line:
                     self.on_line(number, line.strip())
+                reason = watch.update(read_curve(out)) if watch is not None and "epoch" in line else None
+                if reason:
+                    sink.write(f"qnnc sweep: {reason}\n")
+                    _stop(proc)
+                    raise optuna.TrialPruned(reason)
             code = proc.wait()
         if code != 0:
             reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
             raise TrialFailedError(f"build exited with code {code}: {reason.strip()} (log: {log})")
+        if watch is not None:
+            watch.update(read_curve(out))  # a training that was already done reported nothing yet
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """End a trial's build and the training it started (its own process group)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _close(watch: Watch | None, **state) -> None:
+    if watch is not None:
+        watch.close(**state)
 
 
 def read_result(build_dir: Path) -> dict:
@@ -208,7 +269,8 @@ def work(config: SweepConfig, comp, total: int, on_line=None, callbacks=()) -> N
     """Run trials of the shared study in this process until ``total`` configurations are done
     (by any worker); a drawn duplicate is pruned and another drawn."""
     study = open_study(config, comp.spec)
-    objective = Objective(config, comp, on_line)
+    curves = open_curves(config, comp.spec) if comp.spec.sweep.pruner != "none" else None
+    objective = Objective(config, comp, on_line, curves)
     for _ in range(3 * total):  # bounded: a sampler that only repeats itself cannot loop forever
         if finished(study) >= total or _all_running(study, total):
             break

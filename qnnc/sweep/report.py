@@ -18,8 +18,9 @@ def rows(study) -> list[dict]:
             continue
         row = {"number": t.number, "state": t.state.name, "params": dict(t.params), "dir": t.user_attrs.get("dir")}
         row.update(t.user_attrs.get("result", {}))
-        if t.user_attrs.get("error"):
-            row["error"] = t.user_attrs["error"]
+        for key in ("error", "pruned"):  # why a trial failed, or why it was stopped early
+            if t.user_attrs.get(key):
+                row[key] = t.user_attrs[key]
         out.append(row)
     return out
 
@@ -71,7 +72,7 @@ def format_table(summary: dict) -> str:
                          f"{r['energy_uj']:>9.4f} {r['fps']:>12,.0f} {r['LUT']:>7,.0f} {r['BRAM_18K']:>6,.0f}  {mark}")
         else:
             lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['state'].lower()}: "
-                         f"{r.get('error', '')[:120]}")
+                         f"{(r.get('error') or r.get('pruned', ''))[:120]}")
     return "\n".join(lines)
 
 

@@ -33,10 +33,12 @@ class Progress:
             task = self.lines.pop(trial.number, None)
             if task is not None:
                 self.bar.remove_task(task)
+            if "duplicate_of" in trial.user_attrs:  # another trial runs this configuration
+                return
             self.bar.advance(self.overall)
             result = trial.user_attrs.get("result")
             state = (f"accuracy {result['accuracy'] * 100:.2f} %, {result['energy_uj']:.4f} uJ" if result
-                     else trial.user_attrs.get("error", trial.state.name.lower()))
+                     else trial.user_attrs.get("error") or trial.user_attrs.get("pruned", trial.state.name.lower()))
             self.bar.console.print(f"trial {trial.number} {report.format_params(trial.params)}: {state}")
 
 

@@ -59,9 +59,11 @@ def main():
     parser.add_argument("--epochs", type=int, help=f"training epochs (spec: {RECIPE.epochs})")
     parser.add_argument("--samples", type=int, help="train on this many samples only")
     parser.add_argument("--test-samples", type=int, help="evaluate on this many test samples only")
+    parser.add_argument("--validation", type=float, help="share of the training samples held out for validation")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output directory")
     args = parser.parse_args()
-    recipe = RECIPE.with_overrides(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples)
+    recipe = RECIPE.with_overrides(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples,
+                                   validation=args.validation)
     hooks = Hooks(Net, make_optimizer, make_schedule, train_step, predict, PRUNE_GROUPS)
     try:
         fit(hooks, recipe, args.out)
