@@ -145,7 +145,9 @@ def format_estimate(summary: dict) -> str:
         f"{summary['board']:<14} " + ", ".join(f"{k} {util[k] * 100:.1f} % (cap {caps[k] * 100:.0f} %)" for k in util),
         f"power          {power['total_w']:.3f} W ({power['static_w']:.3f} static + {power['dynamic_w']:.3f} dynamic), "
         f"{_power_source(power)}",
-        f"energy         {power['energy_per_inference_uj']:.4f} uJ per inference (power / FPS)",
+        f"               {power['system_w']:.3f} W with the processing system ({power['ps_w']:.3f} W, not the "
+        "accelerator's: left out of the energy)",
+        f"energy         {power['energy_per_inference_uj']:.4f} uJ per inference (accelerator power / FPS)",
         f"plot           {summary.get('plot')}",
     ]
     return "\n".join(rows)
@@ -153,5 +155,5 @@ def format_estimate(summary: dict) -> str:
 
 def _power_source(power: dict) -> str:
     if power["source"] == "estimate":
-        return "an estimate from resources and clock (qnnc/hw/power.py gives the coefficients and sources)"
+        return "an estimate from resources and clock, calibrated on published Vivado reports (qnnc/hw/power.py)"
     return f"from Vivado's report_power ({power['basis']})"
