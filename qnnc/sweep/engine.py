@@ -56,7 +56,7 @@ def open_study(config: SweepConfig, spec):
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # qnnc prints each trial's outcome, without tracebacks
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,

@@ -25,12 +25,20 @@ def rows(study) -> list[dict]:
     return out
 
 
-def pareto(done: list[dict]) -> list[dict]:
-    """Trials no other trial beats on both accuracy (higher) and energy (lower)."""
+# the fronts a sweep reports: accuracy (higher is better) against each of these
+FRONTS = {"energy_uj": "min", "fps": "max", "LUT": "min"}
+
+
+def pareto(done: list[dict], key: str = "energy_uj") -> list[dict]:
+    """Trials no other trial beats on both accuracy (higher) and ``key`` (per ``FRONTS``),
+    in order of ``key``, best last for accuracy."""
+    sign = 1 if FRONTS[key] == "min" else -1
+
     def dominated(a, b):
-        return (b["accuracy"] >= a["accuracy"] and b["energy_uj"] <= a["energy_uj"]
-                and (b["accuracy"] > a["accuracy"] or b["energy_uj"] < a["energy_uj"]))
-    return sorted((a for a in done if not any(dominated(a, b) for b in done)), key=lambda r: r["energy_uj"])
+        cost_a, cost_b = sign * a[key], sign * b[key]
+        return (b["accuracy"] >= a["accuracy"] and cost_b <= cost_a
+                and (b["accuracy"] > a["accuracy"] or cost_b < cost_a))
+    return sorted((a for a in done if not any(dominated(a, b) for b in done)), key=lambda r: sign * r[key])
 
 
 def recommend(done: list[dict], min_accuracy: float | None) -> dict | None:
@@ -45,7 +53,9 @@ def summarize(study, spec, root: Path) -> dict:
     front = pareto(done)
     best = recommend(done, spec.sweep.min_accuracy)
     summary = {"objective": spec.sweep.objective, "min_accuracy": spec.sweep.min_accuracy, "trials": table,
-               "pareto": [r["number"] for r in front], "recommended": best["number"] if best else None}
+               "pareto": [r["number"] for r in front], "recommended": best["number"] if best else None,
+               "pareto_fps": [r["number"] for r in pareto(done, "fps")],
+               "pareto_lut": [r["number"] for r in pareto(done, "LUT")]}
     write_text_atomic(root / "summary.json", json.dumps(summary, indent=2, sort_keys=True) + "\n")
     if best:
         text = (Path(best["dir"]) / "spec.qnn").read_text()
@@ -54,7 +64,7 @@ def summarize(study, spec, root: Path) -> dict:
                   f"(estimate), {best['fps']:,.0f} FPS, {best['LUT']:,.0f} LUT, {best['BRAM_18K']:,.0f} BRAM18\n")
         write_text_atomic(root / "best.qnn", header + text)
     if done:
-        plot(done, front, best, root / "pareto.png", title=f"{spec.network.name}: accuracy vs energy per inference")
+        plot(done, best, root / "pareto.png", title=f"{spec.network.name}: accuracy vs energy per inference")
     return summary
 
 
@@ -63,10 +73,13 @@ def format_params(params: dict) -> str:
 
 
 def format_table(summary: dict) -> str:
-    front, best = set(summary["pareto"]), summary["recommended"]
+    best = summary["recommended"]
+    fronts = {"pareto": set(summary["pareto"]), "fps-front": set(summary.get("pareto_fps", ())),
+              "lut-front": set(summary.get("pareto_lut", ()))}
     lines = [f"{'#':>3} {'configuration':<40} {'accuracy':>9} {'uJ/inf':>9} {'FPS':>12} {'LUT':>7} {'BRAM18':>6}  "]
     for r in summary["trials"]:
-        mark = ("best" if r["number"] == best else "") + (" pareto" if r["number"] in front else "")
+        mark = " ".join(["best"] * (r["number"] == best) + [name for name, front in fronts.items()
+                                                             if r["number"] in front])
         if r["state"] == "COMPLETE":
             lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['accuracy'] * 100:>8.2f}% "
                          f"{r['energy_uj']:>9.4f} {r['fps']:>12,.0f} {r['LUT']:>7,.0f} {r['BRAM_18K']:>6,.0f}  {mark}")
@@ -76,28 +89,35 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines)
 
 
-def plot(done: list[dict], front: list[dict], best: dict | None, path: Path, *, title: str) -> None:
+AXES = {"energy_uj": "energy per inference, uJ (estimate)", "fps": "throughput, FPS (estimate)",
+        "LUT": "LUT (estimate)"}
+
+
+def plot(done: list[dict], best: dict | None, path: Path, *, title: str) -> None:
+    """Accuracy against energy per inference (the objective, annotated), FPS and LUT, each with
+    its Pareto front; the recommended design circled."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 5))
-    ax.scatter([r["energy_uj"] for r in done], [r["accuracy"] * 100 for r in done], color="tab:gray",
-               label="trials")
-    ax.plot([r["energy_uj"] for r in front], [r["accuracy"] * 100 for r in front], "o-", color="tab:red",
-            label="Pareto front")
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [2, 1, 1]})
+    for ax, key in zip(axes, FRONTS, strict=True):
+        front = pareto(done, key)
+        ax.scatter([r[key] for r in done], [r["accuracy"] * 100 for r in done], color="tab:gray", label="trials")
+        ax.plot([r[key] for r in front], [r["accuracy"] * 100 for r in front], "o-", color="tab:red",
+                label="Pareto front")
+        if best:
+            ax.scatter([best[key]], [best["accuracy"] * 100], s=160, facecolors="none", edgecolors="black",
+                       label="recommended")
+        ax.set_xscale("log")
+        ax.set_xlabel(AXES[key])
+        ax.set_ylabel("test accuracy, %")
     for r in done:
-        ax.annotate(format_params(r["params"]), (r["energy_uj"], r["accuracy"] * 100), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
-    if best:
-        ax.scatter([best["energy_uj"]], [best["accuracy"] * 100], s=160, facecolors="none", edgecolors="black",
-                   label="recommended")
-    ax.set_xscale("log")
-    ax.set_xlabel("energy per inference, uJ (estimate)")
-    ax.set_ylabel("test accuracy, %")
-    ax.set_title(title)
-    ax.legend()
+        axes[0].annotate(format_params(r["params"]), (r["energy_uj"], r["accuracy"] * 100), fontsize=7,
+                         xytext=(3, 3), textcoords="offset points")
+    axes[0].set_title(title)
+    axes[0].legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
