@@ -110,7 +110,8 @@ def plot(done: list[dict], best: dict | None, path: Path, *, title: str) -> None
         if best:
             ax.scatter([best[key]], [best["accuracy"] * 100], s=160, facecolors="none", edgecolors="black",
                        label="recommended")
-        ax.set_xscale("log")
+        if key != "LUT":  # LUT counts under the same caps span too little for a log axis
+            ax.set_xscale("log")
         ax.set_xlabel(AXES[key])
         ax.set_ylabel("test accuracy, %")
     for r in done:
