@@ -57,24 +57,30 @@ def open_study(config: SweepConfig, spec):
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # qnnc prints each trial's outcome, without tracebacks
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
-                             heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
-    return create_or_load(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
-                          sampler=sampler(spec))
+
+    def create():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
+                                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
+        return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
+                                   sampler=sampler(spec), load_if_exists=True)
+    return racing(create)
 
 
 def open_curves(config: SweepConfig, spec):
     """The single-objective twin study that holds the trials' learning curves (pruning); its
     trials are asked and told by hand, so its storage has no heartbeat."""
-    return create_or_load(study_name=curves_name(config.study), storage=config.storage, direction="maximize",
-                          pruner=make_pruner(spec.sweep))
+    import optuna
+
+    return racing(lambda: optuna.create_study(study_name=curves_name(config.study), storage=config.storage,
+                                              direction="maximize", pruner=make_pruner(spec.sweep),
+                                              load_if_exists=True))
 
 
-def create_or_load(attempts: int = 5, **kwargs):
-    """Workers starting together race to create the storage's tables and a study; the loser
-    of a race finds them made and loads them on its next attempt."""
+def racing(create, attempts: int = 5):
+    """Workers starting together race to create the storage's tables and types and a study;
+    the loser of a race finds them made and loads them on its next attempt."""
     import time
 
     import optuna
@@ -82,7 +88,7 @@ def create_or_load(attempts: int = 5, **kwargs):
 
     for attempt in range(attempts):
         try:
-            return optuna.create_study(load_if_exists=True, **kwargs)
+            return create()
         except (IntegrityError, optuna.exceptions.DuplicatedStudyError):
             if attempt == attempts - 1:
                 raise
