@@ -129,7 +129,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     root = Path(args.out) if args.out else default_root(args.spec) / "sweep"
     config = SweepConfig(spec_path=args.spec, root=str(root.resolve()), storage=args.storage or default_storage(root),
                          study=args.study or comp.spec.network.name, epochs=args.epochs, samples=args.samples,
-                         test_samples=args.test_samples, jobs=args.jobs)
+                         test_samples=args.test_samples, jobs=args.jobs, heartbeat_s=args.heartbeat)
     run_sweep(config, comp, ray_address=args.ray, workers=args.workers)
     return EXIT_OK
 
@@ -207,6 +207,8 @@ def make_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--jobs", type=_positive, default=1, help="trials at once in this process")
     sweep.add_argument("--ray", metavar="ADDRESS", help="run trials as tasks on this Ray cluster ('auto')")
     sweep.add_argument("--workers", type=_positive, default=1, help="Ray workers (with --ray)")
+    sweep.add_argument("--heartbeat", type=_positive, default=20, metavar="SECONDS",
+                       help="trials heartbeat this often; one silent for 3 heartbeats (a dead worker) is retried")
     sweep.add_argument("--epochs", type=_positive, help="override the epochs per trial")
     sweep.add_argument("--samples", type=_positive, help="train each trial on this many samples only")
     sweep.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -114,6 +115,33 @@ def test_hopeless_trials_are_stopped_early_and_never_rerun(tmp_path):
     curves = optuna.load_study(study_name="digits_sweep-curves", storage=f"sqlite:///{out / 'study.db'}")
     assert sorted(t.user_attrs["sweep_trial"] for t in curves.trials) == [0, 1]
     assert {t.state.name for t in curves.trials} == {"PRUNED"}
+
+
+def test_a_dead_workers_trial_is_retried_by_a_later_worker(tmp_path):
+    """A worker killed together with its build (its machine gone) leaves a trial running; the
+    trial stops heartbeating, and a worker started later fails it after three silent heartbeats
+    and runs that configuration again."""
+    spec = tmp_path / "digits_sweep.qnn"
+    spec.write_text(SPEC.replace("width: [1, 8]", "prune: none").replace("epochs: 1", "epochs: 200"))
+    out = tmp_path / "out"
+    args = [sys.executable, "-m", "qnnc", "sweep", str(spec), "--out", str(out), "--heartbeat", "1"]
+    doomed = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              start_new_session=True)
+    deadline = time.time() + 120
+    while not list(out.glob("trials/*/build/checkpoints/last.pt")) and time.time() < deadline:
+        time.sleep(0.2)
+    os.killpg(doomed.pid, signal.SIGKILL)
+    doomed.wait()
+    import optuna
+
+    storage = f"sqlite:///{out / 'study.db'}"
+    assert [t.state.name for t in optuna.load_study(study_name="digits_sweep", storage=storage).trials] == ["RUNNING"]
+    result = qnnc(*args[3:-2], "--heartbeat", "1", "--epochs", "2")
+    assert result.returncode == 0, result.stdout + result.stderr
+    trials = optuna.load_study(study_name="digits_sweep", storage=storage).trials
+    assert [t.state.name for t in trials][0] == "FAIL" and trials[0].params in [t.params for t in trials[1:]]
+    rows = study_rows(out)
+    assert sorted(r["params"]["weights"] for r in rows) == [1, 2] and {r["state"] for r in rows} == {"COMPLETE"}
 
 
 def free_port() -> int:

@@ -11,6 +11,7 @@ never retrained: the study remembers them, and their build directories are up to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -25,7 +26,7 @@ from qnnc.sweep.rewrite import trial_text
 from qnnc.sweep.space import grid_size, parameters, trial_key, weight_layers
 
 DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
-HEARTBEAT_S = 20
+WAIT_S = 2  # between looks at trials that other workers run
 STAGE_PREFIX = "["
 
 
@@ -43,6 +44,7 @@ class SweepConfig:
     samples: int | None = None
     test_samples: int | None = None
     jobs: int = 1  # trials at once in this process
+    heartbeat_s: int = 20  # a trial whose worker is silent for 3 heartbeats is failed and retried
 
 
 def default_storage(root: Path) -> str:
@@ -61,7 +63,8 @@ def open_study(config: SweepConfig, spec):
     def create():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            storage = RDBStorage(config.storage, heartbeat_interval=HEARTBEAT_S, grace_period=3 * HEARTBEAT_S,
+            storage = RDBStorage(config.storage, heartbeat_interval=config.heartbeat_s,
+                                 grace_period=3 * config.heartbeat_s,
                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
         return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
                                    sampler=sampler(spec), load_if_exists=True)
@@ -122,7 +125,7 @@ def planned_trials(spec) -> int:
     return spec.sweep.trials or grid_size(parameters(spec))
 
 
-def _retried(study) -> set[int]:
+def retried(study) -> set[int]:
     """Trials whose worker died and whose configuration a later trial retried."""
     return {t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
             if "failed_trial" in t.system_attrs}
@@ -134,9 +137,9 @@ def finished(study) -> int:
     import optuna
 
     done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
-    retried = _retried(study)
+    stale = retried(study)
     return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in done and t.number not in retried and "duplicate_of" not in t.user_attrs)
+               if t.state in done and t.number not in stale and "duplicate_of" not in t.user_attrs)
 
 
 def duplicate_of(study, number: int, params: dict) -> int | None:
@@ -146,9 +149,9 @@ def duplicate_of(study, number: int, params: dict) -> int | None:
 
     state = optuna.trial.TrialState
     live = (state.RUNNING, state.COMPLETE, state.FAIL, state.PRUNED)
-    retried = _retried(study)
+    stale = retried(study)
     return next((t.number for t in study.get_trials(deepcopy=False)
-                 if t.number < number and t.params == params and t.state in live and t.number not in retried
+                 if t.number < number and t.params == params and t.state in live and t.number not in stale
                  and "duplicate_of" not in t.user_attrs), None)
 
 
@@ -222,18 +225,21 @@ class Objective:
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as sink:
             proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
-            for line in proc.stdout:
-                sink.write(line)
-                tail = (tail + [line.rstrip()])[-8:]
-                if line.startswith(STAGE_PREFIX) or "epoch" in line:
-                    self.on_line(number, line.strip())
-                reason = watch.update(read_curve(out)) if watch is not None and "epoch" in line else None
-                if reason:
-                    sink.write(f"qnnc sweep: {reason}\n")
-                    _stop(proc)
-                    raise optuna.TrialPruned(reason)
-            code = proc.wait()
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            try:
+                for line in proc.stdout:
+                    sink.write(line)
+                    tail = (tail + [line.rstrip()])[-8:]
+                    if line.startswith(STAGE_PREFIX) or "epoch" in line:
+                        self.on_line(number, line.strip())
+                    reason = watch.update(read_curve(out)) if watch is not None and "epoch" in line else None
+                    if reason:
+                        sink.write(f"qnnc sweep: {reason}\n")
+                        raise optuna.TrialPruned(reason)
+                code = proc.wait()
+            except BaseException:  # stopped early, interrupted, or the storage failed: no build runs on
+                _stop(proc)
+                raise
         if code != 0:
             reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
             raise TrialFailedError(f"build exited with code {code}: {reason.strip()} (log: {log})")
@@ -242,17 +248,21 @@ class Objective:
 
 
 def _stop(proc: subprocess.Popen) -> None:
-    """End a trial's build and the training it started (its own process group)."""
-    import signal
+    """End a trial's build and the training it started."""
+    import psutil
 
     try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
+        tree = [*psutil.Process(proc.pid).children(recursive=True), psutil.Process(proc.pid)]
+    except psutil.NoSuchProcess:
+        return
+    for process in tree:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.terminate()
+    _, alive = psutil.wait_procs(tree, timeout=30)
+    for process in alive:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    proc.wait()
 
 
 def _close(watch: Watch | None, **state) -> None:
@@ -273,15 +283,35 @@ def read_result(build_dir: Path) -> dict:
 
 def work(config: SweepConfig, comp, total: int, on_line=None, callbacks=()) -> None:
     """Run trials of the shared study in this process until ``total`` configurations are done
-    (by any worker); a drawn duplicate is pruned and another drawn."""
+    (by any worker); a drawn duplicate is pruned and another drawn. When every remaining
+    configuration is running elsewhere, wait for those workers, so that this one reports the
+    whole sweep; a dead worker's trial goes stale and is retried here."""
     study = open_study(config, comp.spec)
     curves = open_curves(config, comp.spec) if comp.spec.sweep.pruner != "none" else None
     objective = Objective(config, comp, on_line, curves)
-    for _ in range(3 * total):  # bounded: a sampler that only repeats itself cannot loop forever
-        if finished(study) >= total or _all_running(study, total):
+    draws = 0
+    while finished(study) < total:
+        if _all_running(study, total):
+            _wait_for_others(study)
+            continue
+        if draws == 3 * total:  # bounded: a sampler that only repeats itself cannot loop forever
             break
+        draws += 1
         study.optimize(objective, n_trials=config.jobs, n_jobs=config.jobs, catch=(TrialFailedError,),
                        callbacks=list(callbacks), gc_after_trial=False)
+
+
+def _wait_for_others(study) -> None:
+    """A pause; trials whose worker stopped heartbeating are failed (and so retried)."""
+    import time
+    import warnings
+
+    import optuna
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+    time.sleep(WAIT_S)
 
 
 def _all_running(study, total: int) -> bool:
