@@ -25,6 +25,7 @@ def save(summary: dict, path: Path, *, title: str) -> str:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
 
     layers = by_layer(summary["per_layer"])
     names = list(layers)
@@ -39,8 +40,13 @@ def save(summary: dict, path: Path, *, title: str) -> str:
         ax.set_xlim(0, summary["capacity"][key] * 1.05 or 1)
     axes[0].legend(loc="lower right", fontsize="small")
     ax = axes[-1]
-    ax.barh(names, [layers[n]["cycles"] for n in names], color="tab:green")
-    ax.set_xscale("log")
+    cycles = [layers[n]["cycles"] for n in names]
+    bars = ax.barh(names, cycles, color="tab:green")
+    ax.bar_label(bars, labels=[f"{c:,.0f}" for c in cycles], fontsize="small")
+    if max(cycles) > 50 * max(1, min(cycles)):  # a log axis only where the layers differ that much
+        ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlim(right=max(cycles) * (3 if ax.get_xscale() == "log" else 1.2))
     ax.set_title(f"cycles/frame: {summary['fps']:,.0f} FPS")
     ax.invert_yaxis()
     fig.suptitle(f"{title}: FINN estimate, folding by qnnc ({summary['folding']['mode']})")
