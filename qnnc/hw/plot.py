@@ -43,10 +43,11 @@ def save(summary: dict, path: Path, *, title: str) -> str:
     cycles = [layers[n]["cycles"] for n in names]
     bars = ax.barh(names, cycles, color="tab:green")
     ax.bar_label(bars, labels=[f"{c:,.0f}" for c in cycles], fontsize="small")
-    if max(cycles) > 50 * max(1, min(cycles)):  # a log axis only where the layers differ that much
+    log = max(cycles) > 50 * max(1, min(cycles))  # a log axis only where the layers differ that much
+    if log:
         ax.set_xscale("log")
         ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlim(right=max(cycles) * (3 if ax.get_xscale() == "log" else 1.2))
+    ax.set_xlim(right=max(cycles) * (3 if log else 1.2))
     ax.set_title(f"cycles/frame: {summary['fps']:,.0f} FPS")
     ax.invert_yaxis()
     fig.suptitle(f"{title}: FINN estimate, folding by qnnc ({summary['folding']['mode']})")

@@ -102,18 +102,17 @@ ZYNQ7 = calibrate(CALIBRATION, "Zynq-7000: means over 4 published Vivado report_
 # Zynq UltraScale+ (16 nm, VCCINT 0.85 V): no published report_power was found to calibrate on.
 # Dynamic power scales with VCCINT^2 from the 7-series values, (0.85 / 1.0)^2 = 0.72; the static
 # and PS figures are placeholders. Uncalibrated: compare designs on these boards with each other only.
-_US_SCALE = 0.85 ** 2
 _US_BASIS = ("Zynq UltraScale+: UNCALIBRATED (no published report_power found): 7-series dynamic "
              "coefficients scaled by VCCINT^2 (0.72), placeholder static power")
-COEFFICIENTS: dict[str, Coefficients] = {
-    "xc7z": ZYNQ7,
-    "xczu3": Coefficients(static_w=0.30, lut_uw_per_mhz=round(ZYNQ7.lut_uw_per_mhz * _US_SCALE, 4),
-                          bram18_uw_per_mhz=round(ZYNQ7.bram18_uw_per_mhz * _US_SCALE, 3),
-                          dsp_uw_per_mhz=round(ZYNQ7.dsp_uw_per_mhz * _US_SCALE, 3), ps_w=2.2, source=_US_BASIS),
-    "xczu7": Coefficients(static_w=0.60, lut_uw_per_mhz=round(ZYNQ7.lut_uw_per_mhz * _US_SCALE, 4),
-                          bram18_uw_per_mhz=round(ZYNQ7.bram18_uw_per_mhz * _US_SCALE, 3),
-                          dsp_uw_per_mhz=round(ZYNQ7.dsp_uw_per_mhz * _US_SCALE, 3), ps_w=2.2, source=_US_BASIS),
-}
+
+
+def _ultrascale(static_w: float, scale: float = 0.85 ** 2) -> Coefficients:
+    return Coefficients(static_w=static_w, lut_uw_per_mhz=round(ZYNQ7.lut_uw_per_mhz * scale, 4),
+                        bram18_uw_per_mhz=round(ZYNQ7.bram18_uw_per_mhz * scale, 3),
+                        dsp_uw_per_mhz=round(ZYNQ7.dsp_uw_per_mhz * scale, 3), ps_w=2.2, source=_US_BASIS)
+
+
+COEFFICIENTS: dict[str, Coefficients] = {"xc7z": ZYNQ7, "xczu3": _ultrascale(0.30), "xczu7": _ultrascale(0.60)}
 
 
 def coefficients(part: str) -> Coefficients:

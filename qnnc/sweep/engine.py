@@ -125,21 +125,21 @@ def planned_trials(spec) -> int:
     return spec.sweep.trials or grid_size(parameters(spec))
 
 
-def retried(study) -> set[int]:
-    """Trials whose worker died and whose configuration a later trial retried."""
-    return {t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
-            if "failed_trial" in t.system_attrs}
+def configuration_trials(study, states) -> list:
+    """The trials in ``states`` that stand for their configuration: not a duplicate draw of a
+    configuration another trial runs, and not a dead worker's trial that a later one retried."""
+    trials = study.get_trials(deepcopy=False, states=states)
+    stale = {t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
+             if "failed_trial" in t.system_attrs}
+    return [t for t in trials if t.number not in stale and "duplicate_of" not in t.user_attrs]
 
 
 def finished(study) -> int:
-    """Configurations done (completed, failed or stopped early), not counting duplicates and
-    retried trials."""
+    """Configurations done (completed, failed or stopped early)."""
     import optuna
 
-    done = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL, optuna.trial.TrialState.PRUNED)
-    stale = retried(study)
-    return sum(1 for t in study.get_trials(deepcopy=False)
-               if t.state in done and t.number not in stale and "duplicate_of" not in t.user_attrs)
+    state = optuna.trial.TrialState
+    return len(configuration_trials(study, (state.COMPLETE, state.FAIL, state.PRUNED)))
 
 
 def duplicate_of(study, number: int, params: dict) -> int | None:
@@ -148,11 +148,8 @@ def duplicate_of(study, number: int, params: dict) -> int | None:
     import optuna
 
     state = optuna.trial.TrialState
-    live = (state.RUNNING, state.COMPLETE, state.FAIL, state.PRUNED)
-    stale = retried(study)
-    return next((t.number for t in study.get_trials(deepcopy=False)
-                 if t.number < number and t.params == params and t.state in live and t.number not in stale
-                 and "duplicate_of" not in t.user_attrs), None)
+    live = configuration_trials(study, (state.RUNNING, state.COMPLETE, state.FAIL, state.PRUNED))
+    return next((t.number for t in live if t.number < number and t.params == params), None)
 
 
 class Objective:
@@ -205,13 +202,13 @@ class Objective:
         self._build(spec_path, folder / "build", number, watch)
         return read_result(folder / "build")
 
-    def build_command(self, spec_path: Path, out: Path, pruned: bool) -> list[str]:
+    def build_command(self, spec_path: Path, out: Path, validate: bool) -> list[str]:
         sweep = self.comp.spec.sweep
         cmd = [sys.executable, "-m", "qnnc", "build", str(spec_path), "--out", str(out), "--until", "estimate"]
         for flag, value in (("--epochs", self.config.epochs or sweep.epochs),
                             ("--samples", self.config.samples or sweep.samples),
                             ("--test-samples", self.config.test_samples),
-                            ("--validation", sweep.validation if pruned else None)):
+                            ("--validation", sweep.validation if validate else None)):
             if value is not None:
                 cmd += [flag, str(value)]
         return cmd
@@ -219,7 +216,7 @@ class Objective:
     def _build(self, spec_path: Path, out: Path, number: int, watch: Watch | None) -> None:
         import optuna
 
-        cmd = self.build_command(spec_path, out, pruned=watch is not None)
+        cmd = self.build_command(spec_path, out, validate=watch is not None)
         tail: list[str] = []
         log = out.parent / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)

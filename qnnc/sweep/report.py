@@ -7,16 +7,15 @@ import json
 from pathlib import Path
 
 from qnnc.fsutil import write_text_atomic
-from qnnc.sweep.engine import retried
+from qnnc.sweep.engine import configuration_trials
 
 
 def rows(study) -> list[dict]:
     import optuna
 
-    out, stale = [], retried(study)
-    for t in study.trials:
-        if t.state == optuna.trial.TrialState.RUNNING or "duplicate_of" in t.user_attrs or t.number in stale:
-            continue  # running, drawn twice, or its worker died and a later trial ran it again
+    out = []
+    state = optuna.trial.TrialState
+    for t in configuration_trials(study, (state.COMPLETE, state.FAIL, state.PRUNED, state.WAITING)):  # not running
         row = {"number": t.number, "state": t.state.name, "params": dict(t.params), "dir": t.user_attrs.get("dir")}
         row.update(t.user_attrs.get("result", {}))
         for key in ("error", "pruned"):  # why a trial failed, or why it was stopped early
