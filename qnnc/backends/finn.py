@@ -4,13 +4,15 @@ Vivado is installed. The spec's folding is written as FINN's folding config JSON
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from qnnc.backends.export import FINN_INPUT
 from qnnc.backends.finn_compat import build_dataflow, prepare_finn
 from qnnc.backends.folding import FOLDING_JSON, FOLDING_REPORT, make_folding_step
+from qnnc.backends.thresholds import step_qnnc_clip_thresholds
 from qnnc.boards import BOARDS
-from qnnc.errors import QnncError
+from qnnc.errors import Diagnostic, SpecError
 from qnnc.fsutil import write_text_atomic
 from qnnc.hw import plot, power
 from qnnc.spec import model as m
@@ -67,13 +69,29 @@ def match_units(nodes, spec: m.Spec) -> dict[str, str]:
 def estimate_steps(spec: m.Spec, root: Path) -> list:
     """FINN's estimate steps with its folding steps (SetFolding for a target fps, then the
     folding JSON) replaced by qnnc's, which runs after the bit widths are final so that the
-    costs it optimises are the ones FINN reports."""
+    costs it optimises are the ones FINN reports; thresholds are clipped into their units'
+    reachable range right after the conversion to hardware layers, before FINN checks them."""
     import finn.builder.build_dataflow_config as bc
 
     replaced = ("step_target_fps_parallelization", "step_apply_folding_config")
     steps = [s for s in bc.estimate_only_dataflow_steps if s not in replaced]
+    steps.insert(steps.index("step_convert_to_hw") + 1, step_qnnc_clip_thresholds)
     steps.insert(steps.index("step_minimize_bit_width") + 1, make_folding_step(spec, root))
     return steps
+
+
+def layer_finder(spec: m.Spec, root: Path):
+    """Node name -> the spec layer it implements, read from the last model FINN saved."""
+    def layer_of(node: str) -> str | None:
+        from qonnx.core.modelwrapper import ModelWrapper
+
+        saved = sorted((Path(root) / FINN_DIR / "intermediate_models").glob("*.onnx"), key=lambda p: p.stat().st_mtime)
+        for path in reversed(saved):
+            owners = match_units(all_nodes(ModelWrapper(str(path)).graph), spec)
+            if node in owners:
+                return owners[node]
+        return None
+    return layer_of
 
 
 def estimate_config(spec: m.Spec, root: Path):
@@ -94,11 +112,14 @@ def estimate_config(spec: m.Spec, root: Path):
 
 def estimate(root: Path, spec: m.Spec) -> dict:
     root = Path(root)
-    build_dataflow(root / FINN_INPUT, estimate_config(spec, root))
+    build_dataflow(root / FINN_INPUT, estimate_config(spec, root), layer_finder(spec, root))
     left = left_outside_dataflow(root)
     if left:
-        raise RuntimeError(f"FINN left {', '.join(left)} outside its dataflow partition: these would run on "
-                           "the CPU; see finn/intermediate_models/dataflow_parent.onnx")
+        last = spec.network.layers[-1]
+        raise SpecError([Diagnostic(
+            "Q042", f"FINN left {', '.join(left)} outside its dataflow partition: these would run on the CPU",
+            last.span, hint="end with '-> label' or a quantized activation; FINN's model: "
+            "finn/intermediate_models/dataflow_parent.onnx")])
     summary = summarize(root, spec)
     summary["per_layer"] = per_layer(root, spec, summary["folding"])
     write_text_atomic(root / ESTIMATE_JSON, json.dumps(summary, indent=2, sort_keys=True) + "\n")
@@ -108,18 +129,36 @@ def estimate(root: Path, spec: m.Spec) -> dict:
 
 
 def check_fit(folding: dict, spec: m.Spec) -> None:
-    """A design over the board's caps, or short of an fps target, is the spec's mistake: say
-    by how much, what costs most and what would fit (the reports stay for a look)."""
+    """A design over the board's caps, or short of an fps target, is the spec's mistake, with
+    lint's codes and positions (Q070, Q071): by how much, what costs most and what would fit
+    (the reports stay for a look)."""
+    t = spec.target
     over = [f"{r} {folding['totals'][r]:,.0f} of {folding['budget'][r]:,.0f} allowed"
             for r in folding["budget"] if folding["totals"][r] > folding["budget"][r]]
+    costliest = folding["costliest"]
+    fold = t.folds.get(costliest)
     if over:
-        raise QnncError(f"the design does not fit {spec.target.board} under the spec's caps ({'; '.join(over)}); "
-                        f"the costliest layer is {folding['costliest']}. Lower the fps target, raise max_lut/"
-                        f"max_bram, or narrow the network; folding report: {FOLDING_REPORT}")
+        raise SpecError([Diagnostic(
+            "Q070", f"the design does not fit {t.board} under the spec's caps ({'; '.join(over)})",
+            fold.span if fold is not None else t.span_of("fps"),
+            hint=f"the costliest layer is '{costliest}'; {_fit_advice(spec)}; folding report: {FOLDING_REPORT}")])
     if not folding["meets_target"]:
-        raise QnncError(f"fps {spec.target.fps:,.0f} is out of reach: the fastest folding of the bottleneck "
-                        f"{folding['bottleneck']} gives {folding['fps']:,.0f} FPS at {spec.target.clock_mhz:g} "
-                        f"MHz; use 'fps: max' or a lower target")
+        slow = t.folds.get(folding["bottleneck_layer"] or "")
+        raise SpecError([Diagnostic(
+            "Q071", f"fps {t.fps:,.0f} is out of reach on {t.board}: the bottleneck {folding['bottleneck']} gives "
+            f"{folding['fps']:,.0f} FPS at its fastest folding at {t.clock_mhz:g} MHz",
+            slow.span if slow is not None else t.span_of("fps"),
+            hint="write 'fps: max' for the fastest design that fits, or a lower target")])
+
+
+def _fit_advice(spec: m.Spec) -> str:
+    """What would make it fit, never what the spec already does."""
+    t = spec.target
+    steps = ["lower the fps target"] if not math.isinf(t.fps) else []
+    if t.max_lut < 1 or t.max_bram < 1:
+        steps.append("raise max_lut/max_bram")
+    steps.append("narrow the layers, lower their bit-widths or prune")
+    return ", ".join(steps)
 
 
 def left_outside_dataflow(root: Path) -> list[str]:
@@ -153,7 +192,7 @@ def hardware_config(spec: m.Spec, root: Path):
 
 def hardware(root: Path, spec: m.Spec) -> dict:
     root = Path(root)
-    build_dataflow(root / FINN_INPUT, hardware_config(spec, root))
+    build_dataflow(root / FINN_INPUT, hardware_config(spec, root), layer_finder(spec, root))
     return {"deploy": str(Path(FINN_DIR) / "deploy")}
 
 

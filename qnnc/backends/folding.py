@@ -62,6 +62,7 @@ def report(found: solver.Solution, units: list[solver.Unit], spec: m.Spec, budge
         "mode": "fastest that fits" if target is None else "cheapest that meets the target",
         "target_cycles": target, "clock_mhz": spec.target.clock_mhz,
         "cycles": found.cycles, "fps": found.fps(spec.target.clock_mhz), "bottleneck": found.bottleneck,
+        "bottleneck_layer": layer_of[found.bottleneck],
         "ceiling_fps": spec.target.clock_mhz * 1e6 / max(u.fastest_cycles for u in units),  # all unfolded
         "fits": found.fits, "meets_target": target is None or found.cycles <= target,
         "totals": found.totals, "budget": budget, "capacity": hw_target.capacity(spec),

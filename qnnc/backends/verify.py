@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from qnnc.backends.export import FINN_INPUT, load_trained
+from qnnc.backends.thresholds import clip_thresholds
 from qnnc.errors import QnncError
 from qnnc.spec import model as m
 
@@ -63,7 +64,7 @@ def finn_models(root: Path, spec: m.Spec) -> list[tuple[str, object]]:
     for step in (steps.step_qonnx_to_finn, steps.step_tidy_up, steps.step_streamline):
         model = step(model, cfg)
     stages.append(("finn-streamlined", copy.deepcopy(model)))
-    stages.append(("finn-hw-layers", steps.step_convert_to_hw(model, cfg)))
+    stages.append(("finn-hw-layers", clip_thresholds(steps.step_convert_to_hw(model, cfg))[0]))
     return stages
 
 

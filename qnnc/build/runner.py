@@ -10,7 +10,7 @@ from pathlib import Path
 from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options, VivadoMissingError
 from qnnc.build.state import BuildRecord
 from qnnc.compiler import Compilation
-from qnnc.errors import QnncError
+from qnnc.errors import QnncError, SpecError
 
 
 def select(start: str | None, until: str | None) -> list[str]:
@@ -72,6 +72,8 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
         except QnncError as exc:
             record.record(stage.name, status="failed", inputs=inputs, error=str(exc),
                           seconds=round(time.perf_counter() - t0, 3))
+            if isinstance(exc, SpecError) and exc.source is None:
+                exc.source = comp.source
             raise
         seconds = round(time.perf_counter() - t0, 3)
         record.record(stage.name, status="done", inputs=inputs, seconds=seconds, outputs=outputs)
@@ -118,7 +120,11 @@ def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
     generate_files(ctx)
     for name, fn in (("init", write_untrained), ("export", export), ("estimate", estimate)):
         t0 = time.perf_counter()
-        summary = run_backend(name, fn, ctx)
+        try:
+            summary = run_backend(name, fn, ctx)
+        except SpecError as exc:
+            exc.source = exc.source or comp.source
+            raise
         log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
     summary["board"] = comp.spec.target.board
     summary["clock_mhz"] = comp.spec.target.clock_mhz

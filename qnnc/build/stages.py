@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.build.state import sha256_file, sha256_text
-from qnnc.errors import QnncError, ToolchainError
+from qnnc.errors import QnncError, SpecError, ToolchainError
 from qnnc.fsutil import write_text_atomic
 
 
@@ -131,6 +131,8 @@ def run_backend(step: str, fn, ctx: Context) -> dict:
     except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
         with open(log_path, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
+        if isinstance(exc, SpecError):
+            raise  # a condition lint also knows: the same coded diagnostic, at the spec's text
         text = str(exc) if isinstance(exc, QnncError) else f"{type(exc).__name__}: {exc}"
         raise ToolchainError(step, text, str(log_path)) from exc
 
