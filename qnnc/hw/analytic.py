@@ -5,9 +5,11 @@ spec's weight layers with the formulas of FINN's HLS matrix unit (``MVAU_hls``, 
 picks for thresholded layers), the FINN-R model of Blott et al. (2018): cycles
 ``MH/PE * MW/SIMD * pixels``; LUTs ``300 + 1.1 * PE * (multipliers + adder tree +
 accumulator)`` plus LUT-RAM for distributed weights; BRAM18 by the weight memory's depth and
-width in simple-dual-port RAMB18 shapes (UG573). The accumulator width is the data-type bound
-(FINN later narrows it to the trained weights), so lint's numbers are an upper bound for these
-units; the other units (window generators, thresholds, label select) are not costed here.
+width in simple-dual-port RAMB18 shapes (UG573); URAM for ``ram_style: ultra``; DSPs for
+``resType: dsp``; every ``ram_style`` and ``mem_mode`` by FINN's own rules, and weights at the
+width FINN's hardware stores them (bipolar weights are INT2 outside XNOR mode). The accumulator
+width is the data-type bound (FINN later narrows it to the trained weights), so lint's numbers
+are an upper bound for these units; the other units (window generators, thresholds, label select) are not costed here.
 ``tests/test_hw_analytic.py`` checks these formulas against finn-plus's own, unit by unit; the
 build always uses FINN's model itself (``qnnc.hw.finn_units``).
 """
@@ -22,7 +24,9 @@ from qnnc.hw.solver import Choice, Unit
 MAX_AP_INT_BITS = 8191  # finn.util.basic.MAX_ALLOWED_AP_INT_W
 MOST_OPTIONS = 48  # divisors tried per folding factor at lint time
 MAX_WIDTH = 1 << 20  # wider than any FPGA matrix unit: fit is refused without enumerating
-RAM_STYLES = ("auto", "distributed")
+RAM_STYLES = ("auto", "block", "distributed", "ultra")  # FINN's ram_style values
+MEM_MODES = ("internal_decoupled", "internal_embedded", "external")
+RES_TYPES = ("auto", "lut", "dsp")
 
 
 @dataclass(frozen=True)
@@ -31,33 +35,73 @@ class MatrixUnit:
     mw: int  # input width (a conv's K*K*C_in)
     mh: int  # output width
     pixels: int  # output pixels per frame (1 for a linear layer)
-    wbits: int
-    abits: int
+    wbits: int  # the spec's weight bits (1: bipolar)
+    abits: int  # input bits (1: bipolar)
     signed_input: bool
+
+    @property
+    def xnor(self) -> bool:
+        """Bipolar weights on bipolar inputs: FINN's XNOR-popcount mode, both stored as 0/1."""
+        return self.wbits == 1 and self.abits == 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One folding of a matrix unit, in FINN's attribute names' meaning."""
+
+    pe: int
+    simd: int
+    ram_style: str = "auto"
+    mem_mode: str = "internal_decoupled"
+    res_type: str = "auto"
+
+    def attrs(self) -> dict:
+        return {"PE": self.pe, "SIMD": self.simd, "ram_style": self.ram_style, "mem_mode": self.mem_mode,
+                "resType": self.res_type}
+
+
+def weight_bits(u: MatrixUnit, s: Setting) -> int:
+    """The weight width FINN's hardware uses: outside XNOR mode FINN's bit-width minimization
+    stores bipolar +-1 weights as INT2 (external weights are not minimized)."""
+    return 2 if u.wbits == 1 and not u.xnor and s.mem_mode != "external" else u.wbits
 
 
 def cycles(u: MatrixUnit, pe: int, simd: int) -> int:
     return (u.mh // pe) * (u.mw // simd) * u.pixels
 
 
-def accumulator_bits(u: MatrixUnit) -> int:
-    alpha = math.log2(u.mw) + u.wbits + u.abits - 1 - int(u.signed_input)
+def accumulator_bits(u: MatrixUnit, s: Setting) -> int:
+    alpha = math.log2(u.mw) + weight_bits(u, s) + u.abits - 1 - int(u.signed_input)
     return math.ceil(alpha + math.log2(1 + 2 ** -alpha) + 1)
 
 
-def lut(u: MatrixUnit, pe: int, simd: int, ram_style: str = "auto") -> int:
-    w, a = u.wbits, u.abits
-    memory = pe * simd * w * math.ceil(u.mw * u.mh // (pe * simd) / 64) if ram_style == "distributed" else 0
-    multipliers = simd * (2 * math.ceil((w + a) / 6) - 1) * (w + a)
-    adder_tree = (w + a) * (2 * simd - 1)
-    return int(300 + 1.1 * pe * (multipliers + adder_tree + accumulator_bits(u)) + memory)
+def _depth(u: MatrixUnit, s: Setting) -> int:
+    return u.mw * u.mh // (s.pe * s.simd)  # FINN's calc_wmem
 
 
-def bram18(u: MatrixUnit, pe: int, simd: int, ram_style: str = "auto") -> int:
-    if ram_style in ("distributed", "ultra"):
+def _in_luts(u: MatrixUnit, s: Setting) -> bool:
+    """Weights in LUT-RAM: FINN's rule (a small embedded memory goes to LUTs as well)."""
+    return (s.mem_mode == "internal_decoupled" and s.ram_style == "distributed") or \
+        (s.mem_mode == "internal_embedded" and _depth(u, s) <= 128)
+
+
+def lut(u: MatrixUnit, s: Setting) -> int:
+    w, a, q = weight_bits(u, s), u.abits, s.simd
+    memory = s.pe * q * w * math.ceil(_depth(u, s) / 64) if _in_luts(u, s) else 0
+    multipliers = 0 if s.res_type == "dsp" else q * (2 * math.ceil((w + a) / 6) - 1) * (w + a)
+    adder_tree = (w + a) * (2 * q - 1)
+    return int(300 + 1.1 * s.pe * (multipliers + adder_tree + accumulator_bits(u, s)) + memory)
+
+
+def dsp(u: MatrixUnit, s: Setting) -> int:
+    return s.pe * s.simd * math.ceil((weight_bits(u, s) + u.abits) / 48) if s.res_type == "dsp" else 0
+
+
+def bram18(u: MatrixUnit, s: Setting) -> int:
+    if s.mem_mode == "external" or _in_luts(u, s) or (s.mem_mode == "internal_decoupled" and s.ram_style == "ultra"):
         return 0
-    depth = u.mw * u.mh / (pe * simd)
-    width = pe * simd * u.wbits
+    depth = _depth(u, s)
+    width = s.pe * s.simd * weight_bits(u, s)
     if width <= 2:  # RAMB18 as 16K x 1 or 8K x 2
         return math.ceil(depth / (16384 // width))
     if width <= 4:
@@ -69,6 +113,18 @@ def bram18(u: MatrixUnit, pe: int, simd: int, ram_style: str = "auto") -> int:
     return math.ceil(depth / 512) * math.ceil(width / 36)
 
 
+def uram(u: MatrixUnit, s: Setting) -> int:
+    """FINN's URAM rule, as FINN has it (an embedded memory deeper than 128 counts URAM too)."""
+    if s.mem_mode == "external" or (s.mem_mode == "internal_decoupled" and s.ram_style != "ultra") or \
+            (s.mem_mode == "internal_embedded" and _depth(u, s) <= 128):
+        return 0
+    return math.ceil(s.pe * s.simd * weight_bits(u, s) / 72) * math.ceil(_depth(u, s) / 4096)
+
+
+def costs(u: MatrixUnit, s: Setting) -> dict[str, float]:
+    return {"LUT": lut(u, s), "BRAM_18K": bram18(u, s), "URAM": uram(u, s), "DSP": dsp(u, s)}
+
+
 def divisors(n: int) -> list[int]:
     """The divisors of n, ascending (trial division up to the square root)."""
     n = int(n)
@@ -77,7 +133,7 @@ def divisors(n: int) -> list[int]:
 
 
 def thinned(values: list[int], most: int = MOST_OPTIONS) -> list[int]:
-    """At most ``most`` of a sorted list, spread evenly in log scale, first and last kept: a
+    """At most ``most`` of a sorted list, evenly spaced by position, first and last kept: a
     layer with thousands of divisor pairs is folded from a representative subset at lint time."""
     if len(values) <= most:
         return values
@@ -85,19 +141,28 @@ def thinned(values: list[int], most: int = MOST_OPTIONS) -> list[int]:
     return [values[i] for i in sorted(picks)]
 
 
-def unit(u: MatrixUnit, pinned: dict | None = None) -> Unit:
-    """The unit with every legal folding (or only those agreeing with the spec's fold line)."""
+def storage_options(has_uram: bool) -> tuple[str, ...]:
+    """The weight memories the solver chooses among ('block' costs what 'auto' does in FINN's
+    model, so it is taken only when a fold line asks for it)."""
+    return ("auto", "distributed", "ultra") if has_uram else ("auto", "distributed")
+
+
+def unit(u: MatrixUnit, pinned: dict | None = None, has_uram: bool = False) -> Unit:
+    """The unit with every legal folding (or only those agreeing with the spec's fold line,
+    whose settings are in FINN's attribute names)."""
     pinned = pinned or {}
+    styles = (pinned["ram_style"],) if "ram_style" in pinned else storage_options(has_uram)
     choices = []
     for pe in thinned(divisors(u.mh)):
         for simd in thinned(divisors(u.mw)):
-            if pe * simd * u.wbits > MAX_AP_INT_BITS and not pinned:
+            if pe * simd * weight_bits(u, Setting(pe, simd)) > MAX_AP_INT_BITS and not pinned:
                 continue  # FINN's widest ap_int (a fold line is taken as written)
-            for style in RAM_STYLES:
-                attrs = {"PE": pe, "SIMD": simd, "ram_style": style}
-                if any(attrs.get(k, v) != v for k, v in pinned.items()):
+            for style in styles:
+                s = Setting(pe, simd, style, pinned.get("mem_mode", "internal_decoupled"),
+                            pinned.get("resType", "auto"))
+                attrs = s.attrs()
+                if any(attrs[k] != v for k, v in pinned.items()):
                     continue
-                cost = {"LUT": lut(u, pe, simd, style), "BRAM_18K": bram18(u, pe, simd, style), "URAM": 0, "DSP": 0}
-                choices.append(Choice(attrs={u.name: attrs}, cycles=cycles(u, pe, simd), cost=cost,
+                choices.append(Choice(attrs={u.name: attrs}, cycles=cycles(u, pe, simd), cost=costs(u, s),
                                       alternative=style != "auto"))
     return Unit(name=u.name, layer=u.name, choices=tuple(choices))

@@ -56,18 +56,19 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
             f"{huge.mh:,} out, more than any FPGA matrix unit", layer.span, hint="narrow the layer")]
     pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
             for name, fold in (facts.folding or {}).items()}
-    units = [analytic.unit(u, pins.get(u.name)) for u in mus]
+    has_uram = hw_target.capacity(spec)["URAM"] > 0
+    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus]
     capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
     found = solver.fastest(units, allowed, capacity) if target is None else \
         solver.cheapest(units, allowed, capacity, target)
     if found.fits and (target is None or found.cycles <= target):
         return facts, []
-    free = solver.fastest([analytic.unit(u) for u in mus], allowed, capacity)
+    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus], allowed, capacity)
     return facts, [_diagnostic(spec, found, free, allowed, capacity, target)]
 
 
 def analytic_key(key: str) -> str | None:
-    return {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style"}.get(key)
+    return {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "mem_mode": "mem_mode", "resType": "resType"}.get(key)
 
 
 def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:

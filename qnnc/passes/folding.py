@@ -7,6 +7,7 @@ StreamingMaxPool needs PE | channels.
 
 from __future__ import annotations
 
+from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic, did_you_mean
 from qnnc.hw.analytic import MAX_WIDTH, divisors
 from qnnc.passes.facts import Facts
@@ -45,6 +46,7 @@ def check_folding(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
             ))
             continue
         found.extend(_check_layer_fold(layer, fold, facts.shape_of(name)))
+        found.extend(_check_memory(spec, fold))
         folding[name] = fold.model_dump(exclude_none=True)
     errors = [d for d in found if d.is_error]
     return (facts if errors else facts.with_(folding=folding)), found
@@ -73,3 +75,12 @@ def _check_layer_fold(layer, fold: m.Fold, shape) -> list[Diagnostic]:
             hint=f"divisors of {width} near {value}: {near}",
         ))
     return found
+
+
+def _check_memory(spec: m.Spec, fold: m.Fold) -> list[Diagnostic]:
+    """UltraRAM exists only on UltraScale+ parts that have it."""
+    board = BOARDS[spec.target.board]
+    if fold.ram_style != "ultra" or board.uram:
+        return []
+    return [Diagnostic("Q035", f"ram_style ultra needs UltraRAM, which {board.name} ({board.part}) does not have",
+                       fold.span_of("ram_style"), hint="use block (BRAM) or distributed (LUT-RAM)")]
