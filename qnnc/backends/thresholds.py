@@ -25,8 +25,8 @@ def reachable(model, node) -> tuple[np.ndarray, np.ndarray] | None:
     from qonnx.custom_op.registry import getCustomOp
 
     op = node.op_type
-    inst = getCustomOp(node)
     if op.startswith(("MVAU", "VVAU")):
+        inst = getCustomOp(node)
         if inst.get_nodeattr("noActivation") or len(node.input) < 3:
             return None
         weights = model.get_initializer(node.input[1])
