@@ -8,6 +8,9 @@ Sources for the resource counts:
   460,800 FF, 312 BRAM36, 96 URAM, 1,728 DSP).
 - Board -> part and FINN board names: FINN's ``finn.util.basic.pynq_part_map`` and
   ``alveo/zynq`` board lists (finn-plus 1.6.1).
+- The width of the memory port FINN's Zynq build feeds the accelerator through (its IODMA):
+  ``finn.util.basic.pynq_native_port_width`` (64 bits on the Zynq-7000 boards, 128 on
+  UltraScale+).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class Board:
     dsp: int
     uram: int = 0
     default_clock_mhz: float = 100.0
+    port_bits: int = 64  # FINN's IODMA interface width on this board
 
     @property
     def bram18(self) -> int:
@@ -37,9 +41,11 @@ BOARDS: dict[str, Board] = {
     for b in (
         Board("pynq-z2", "Pynq-Z2", "xc7z020clg400-1", lut=53200, ff=106400, bram36=140, dsp=220),
         Board("pynq-z1", "Pynq-Z1", "xc7z020clg400-1", lut=53200, ff=106400, bram36=140, dsp=220),
-        Board("ultra96-v2", "Ultra96-V2", "xczu3eg-sbva484-1-i", lut=70560, ff=141120, bram36=216, dsp=360),
+        Board("ultra96-v2", "Ultra96-V2", "xczu3eg-sbva484-1-i", lut=70560, ff=141120, bram36=216, dsp=360,
+              port_bits=128),
         Board(
-            "zcu104", "ZCU104", "xczu7ev-ffvc1156-2-e", lut=230400, ff=460800, bram36=312, dsp=1728, uram=96
+            "zcu104", "ZCU104", "xczu7ev-ffvc1156-2-e", lut=230400, ff=460800, bram36=312, dsp=1728, uram=96,
+            port_bits=128,
         ),
     )
 }

@@ -197,19 +197,28 @@ def hardware(root: Path, spec: m.Spec) -> dict:
 
 
 def summarize(root: Path, spec: m.Spec) -> dict:
+    """FINN's estimate, with the board's I/O as FINN's Zynq build inserts it: one frame through
+    the IODMA's memory port bounds the throughput, and the energy is taken at what the board can
+    deliver."""
     report = Path(root) / FINN_DIR / "report"
     perf = json.loads((report / "estimate_network_performance.json").read_text())
     layers = json.loads((report / "estimate_layer_resources.json").read_text())
+    folding = json.loads((Path(root) / FOLDING_REPORT).read_text())
     total = {k: sum(v.get(k, 0) for n, v in layers.items() if n != "total") for k in ("LUT", "BRAM_18K", "DSP")}
     board = BOARDS[spec.target.board]
     capacity = {"LUT": board.lut, "BRAM_18K": board.bram18, "DSP": board.dsp}
-    fps = perf["estimated_throughput_fps"]
+    dma = folding.get("dma_cycles") or {}
+    io_node = max(dma, key=dma.get) if dma else None
+    io_fps = spec.target.clock_mhz * 1e6 / dma[io_node] if io_node else math.inf
+    layer_fps = perf["estimated_throughput_fps"]
+    fps = min(layer_fps, io_fps)
+    io_bound = io_fps < layer_fps
     return {
-        "fps": fps, "latency_ns": perf["estimated_latency_ns"],
-        "bottleneck": perf["max_cycles_node_name"], "resources": total, "capacity": capacity,
-        "utilization": {k: round(total[k] / capacity[k], 4) for k in total},
-        "layers": sorted(n for n in layers if n != "total"),
-        "folding": json.loads((Path(root) / FOLDING_REPORT).read_text()),
+        "fps": fps, "fps_layers": layer_fps, "fps_io": io_fps if io_node else None, "io_cycles": dma,
+        "bound_by": "I/O" if io_bound else "layer", "latency_ns": perf["estimated_latency_ns"],
+        "bottleneck": io_node if io_bound else perf["max_cycles_node_name"], "resources": total,
+        "capacity": capacity, "utilization": {k: round(total[k] / capacity[k], 4) for k in total},
+        "layers": sorted(n for n in layers if n != "total"), "folding": folding,
         "power": power.for_build(Path(root), total, spec.target.clock_mhz, board.part, fps),
     }
 

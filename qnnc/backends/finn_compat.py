@@ -53,6 +53,17 @@ def prepare_finn() -> None:
     _prepared = True
 
 
+def use_build_dir(path: Path) -> Path:
+    """FINN's scratch directory (its settings' ``finn_build_dir``, by default ``FINN_TMP`` in the
+    current directory) inside the build directory instead."""
+    from finn.util.settings import get_settings
+
+    path = Path(path).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    get_settings().finn_build_dir = path
+    return path
+
+
 def reports_written(output_dir: Path) -> bool:
     return all((Path(output_dir) / "report" / name).exists() for name in ESTIMATE_REPORTS)
 
@@ -115,6 +126,7 @@ def build_dataflow(model_path: Path, config, layer_of=None) -> None:
     from finn.builder.build_dataflow import build_dataflow_cfg, resolve_build_steps
 
     log = Path(config.output_dir) / "build_dataflow.log"
+    use_build_dir(Path(config.output_dir) / "tmp")
     estimate_only = _name(config.steps[-1]) == "step_generate_estimate_reports"
     failures: list[StepFailure] = []
     config.steps = watched(resolve_build_steps(config, partial=False), failures)

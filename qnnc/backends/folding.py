@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from qnnc.backends import zynq_prep
+from qnnc.boards import BOARDS
+from qnnc.errors import Diagnostic, InternalError, SpecError
 from qnnc.fsutil import write_text_atomic
-from qnnc.hw import finn_units, solver
+from qnnc.hw import analytic, finn_units, solver
 from qnnc.hw import target as hw_target
 from qnnc.spec import model as m
 
@@ -43,8 +46,17 @@ def choose(model, spec: m.Spec, fpgapart: str) -> tuple[solver.Solution, dict]:
 
     owners = match_units(model.graph.node, spec)
     pins = pinned(model.graph.node, spec, owners)
-    units = finn_units.units(model, fpgapart, owners, pins)
     cap, budget, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
+    try:
+        units = finn_units.units(model, fpgapart, owners, pins, analytic.storage_options(cap["URAM"] > 0))
+    except finn_units.IllegalFoldingError as exc:
+        fold = spec.target.folds.get(exc.layer or "")
+        if fold is None:
+            raise InternalError(str(exc)) from exc
+        raise SpecError([Diagnostic("Q036", f"FINN refuses the folding of '{exc.layer}' at {exc.node}: {exc}",
+                                    fold.span, hint="remove the fold line or change its values")]) from exc
+    port_bits = BOARDS[spec.target.board].port_bits
+    units += [solver.io_unit(name, cycles) for name, cycles in zynq_prep.io_cycles(model, port_bits).items()]
     found = solver.fastest(units, budget, cap) if target is None else solver.cheapest(units, budget, cap, target)
     return found, report(found, units, spec, budget, target, pins)
 
@@ -80,8 +92,11 @@ def make_folding_step(spec: m.Spec, root: Path):
         found, summary = choose(model, spec, cfg._resolve_fpga_part())
         write_text_atomic(root / FOLDING_JSON, json.dumps({"Defaults": {}, **found.attrs()}, indent=2,
                                                           sort_keys=True) + "\n")
-        write_text_atomic(root / FOLDING_REPORT, json.dumps(summary, indent=2, sort_keys=True) + "\n")
         cfg.folding_config_file = str(root / FOLDING_JSON)
-        return step_apply_folding_config(model, cfg)
+        model = step_apply_folding_config(model, cfg)
+        prepared = zynq_prep.prepare(model, cfg._resolve_fpga_part(), BOARDS[spec.target.board].port_bits)
+        summary["dma_cycles"] = zynq_prep.dma_cycles(prepared)
+        write_text_atomic(root / FOLDING_REPORT, json.dumps(summary, indent=2, sort_keys=True) + "\n")
+        return model
 
     return step_qnnc_folding

@@ -93,6 +93,8 @@ def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None
     if est and stages["estimate"].get("status") == "done":
         lines.append(f"  throughput      {est['fps']:,.0f} FPS at {comp.spec.target.clock_mhz:g} MHz, "
                      f"latency {est['latency_ns'] / 1000:.2f} us, bottleneck {est['bottleneck']}")
+        if est.get("io_cycles"):
+            lines.append(f"  I/O             {_io_text(est, comp.spec.target.clock_mhz)}")
         for key in ("LUT", "BRAM_18K", "DSP"):
             lines.append(f"  {key:<15} {est['resources'][key]:>8,.0f} of {est['capacity'][key]:,} "
                          f"({est['utilization'][key] * 100:.1f} %) on {comp.spec.target.board}")
@@ -148,6 +150,7 @@ def format_estimate(summary: dict) -> str:
         f"folding        {folding['mode']} (qnnc; FINN's cost models), written to finn/folding_config.json",
         f"throughput     {summary['fps']:,.0f} FPS at {summary['clock_mhz']:g} MHz, latency "
         f"{summary['latency_ns'] / 1000:.2f} us, bottleneck {summary['bottleneck']}",
+        f"I/O            {_io_text(summary, summary['clock_mhz'])}",
         f"{summary['board']:<14} " + ", ".join(f"{k} {util[k] * 100:.1f} % (cap {caps[k] * 100:.0f} %)" for k in util),
         f"power          {power['total_w']:.3f} W ({power['static_w']:.3f} static + {power['dynamic_w']:.3f} dynamic), "
         f"{_power_source(power)}",
@@ -159,7 +162,20 @@ def format_estimate(summary: dict) -> str:
     return "\n".join(rows)
 
 
+def _io_text(summary: dict, clock_mhz: float) -> str:
+    """The board's I/O ceiling and whether it bounds the design."""
+    dma = summary.get("io_cycles") or {}
+    if not dma:
+        return "not modelled"
+    parts = ", ".join(f"{name} {cycles} cycles" for name, cycles in sorted(dma.items()))
+    bound = "bounds the design" if summary.get("bound_by") == "I/O" else \
+        f"the layers alone would give {summary['fps_layers']:,.0f} FPS"
+    return f"{parts} per frame: at most {summary['fps_io']:,.0f} FPS at {clock_mhz:g} MHz; {bound}"
+
+
 def _power_source(power: dict) -> str:
-    if power["source"] == "estimate":
+    if power["source"] == "estimate" and power.get("calibrated", True):
         return "an estimate from resources and clock, calibrated on published Vivado reports (qnnc/hw/power.py)"
+    if power["source"] == "estimate":
+        return f"an estimate from resources and clock, {power['basis']}"
     return f"from Vivado's report_power ({power['basis']})"

@@ -76,9 +76,29 @@ def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dic
     return [{node.name: {}}]  # not foldable: its one setting is the current one
 
 
-def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, float]]:
-    """Cycles per frame and resources of a setting, from FINN's own cost model; the nodes are
-    left as they were."""
+def streams_fold(model, inst) -> bool:
+    """FINN's own folding rules for a node, as its stream shape functions assert them (PE must
+    divide the last axis, SIMD the channels...): True if none of them refuses the setting. A
+    shape a node does not define (an input DMA's folded input) is no refusal."""
+    node = inst.onnx_node
+    streamed = [i for i, t in enumerate(node.input) if model.get_initializer(t) is None]
+    calls = [f for i in streamed for f in (lambda i=i: inst.get_folded_input_shape(i),
+                                           lambda i=i: inst.get_instream_width(i))]
+    calls += [f for i in range(len(node.output)) for f in (lambda i=i: inst.get_folded_output_shape(i),
+                                                           lambda i=i: inst.get_outstream_width(i))]
+    for call in calls:
+        try:
+            call()
+        except AssertionError:
+            return False
+        except ValueError:
+            continue
+    return True
+
+
+def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, float]] | None:
+    """Cycles per frame and resources of a setting, from FINN's own cost model, or None when
+    FINN's folding rules refuse it; the nodes are left as they were."""
     cycles, total = 0, dict.fromkeys(RESOURCES, 0.0)
     for name, values in attrs.items():
         inst = _inst(model.get_node_from_name(name))
@@ -86,6 +106,8 @@ def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, f
         for k, v in values.items():
             inst.set_nodeattr(k, v)
         try:
+            if not streams_fold(model, inst):
+                return None
             cycles = max(cycles, int(inst.get_exp_cycles()))
             res = inst.node_res_estimation(fpgapart)
             for r in RESOURCES:
@@ -98,13 +120,15 @@ def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, f
 
 def units(model, fpgapart: str, owners: dict[str, str], pinned: dict[str, dict] | None = None,
           ram_styles: tuple[str, ...] = ("auto", "distributed")) -> list[Unit]:
-    """Every hardware node of a FINN dataflow model as a unit with its costed choices.
-    ``owners`` maps node names to spec layers; ``pinned`` maps node names to attributes the
-    spec fixes (its ``fold`` lines): only choices that agree with them are kept."""
+    """Every hardware node of a FINN dataflow model as a unit with its costed choices, each
+    legal by FINN's own folding rules. ``owners`` maps node names to spec layers; ``pinned``
+    maps node names to attributes the spec fixes (its ``fold`` lines): only choices that agree
+    with them are kept."""
     pinned = pinned or {}
     found = []
     for node in model.graph.node:
-        options = node_options(model, node, ram_styles)
+        styles = (pinned[node.name]["ram_style"],) if "ram_style" in pinned.get(node.name, {}) else ram_styles
+        options = node_options(model, node, styles)
         options = [o for o in options if _agrees(o, pinned)] or _pinned_only(options, pinned)
         if not options:
             continue
@@ -112,14 +136,28 @@ def units(model, fpgapart: str, owners: dict[str, str], pinned: dict[str, dict] 
         for option in options:
             option = {n: {**a, **{k: v for k, v in pinned.get(n, {}).items() if k not in a}}
                       for n, a in option.items()}
-            cycles, res = cost(model, option, fpgapart)
+            costed = cost(model, option, fpgapart)
+            if costed is None:
+                continue
+            cycles, res = costed
             choices.append(Choice(attrs=option, cycles=cycles, cost=res, alternative=_alternative(option)))
+        if not choices:
+            raise IllegalFoldingError(node.name, owners.get(node.name), options[0])
         found.append(Unit(name=node.name, layer=owners.get(node.name), choices=tuple(choices)))
     return found
 
 
+class IllegalFoldingError(Exception):
+    """No setting of a unit that FINN's folding rules accept agrees with the spec's fold line."""
+
+    def __init__(self, node: str, layer: str | None, option: dict):
+        self.node, self.layer = node, layer
+        super().__init__(f"FINN's folding rules refuse every setting of {node} that agrees with the spec "
+                         f"({option})")
+
+
 def _alternative(option: dict[str, dict]) -> bool:
-    return any(a.get("ram_style") == "distributed" for a in option.values())
+    return any(a.get("ram_style", "auto") != "auto" for a in option.values())
 
 
 def _agrees(option: dict[str, dict], pinned: dict[str, dict]) -> bool:

@@ -81,6 +81,7 @@ class Coefficients:
     dsp_uw_per_mhz: float
     ps_w: float  # the processing system's dynamic power, beside the accelerator
     source: str
+    calibrated: bool = True  # fitted to published reports of this family, not scaled from another
 
 
 def calibrate(reports: tuple[Report, ...], basis: str) -> Coefficients:
@@ -109,7 +110,8 @@ _US_BASIS = ("Zynq UltraScale+: UNCALIBRATED (no published report_power found): 
 def _ultrascale(static_w: float, scale: float = 0.85 ** 2) -> Coefficients:
     return Coefficients(static_w=static_w, lut_uw_per_mhz=round(ZYNQ7.lut_uw_per_mhz * scale, 4),
                         bram18_uw_per_mhz=round(ZYNQ7.bram18_uw_per_mhz * scale, 3),
-                        dsp_uw_per_mhz=round(ZYNQ7.dsp_uw_per_mhz * scale, 3), ps_w=2.2, source=_US_BASIS)
+                        dsp_uw_per_mhz=round(ZYNQ7.dsp_uw_per_mhz * scale, 3), ps_w=2.2, source=_US_BASIS,
+                        calibrated=False)
 
 
 COEFFICIENTS: dict[str, Coefficients] = {"xc7z": ZYNQ7, "xczu3": _ultrascale(0.30), "xczu7": _ultrascale(0.60)}
@@ -132,7 +134,8 @@ def estimate(resources: dict, clock_mhz: float, part: str) -> dict:
     c = coefficients(part)
     dynamic = dynamic_w(resources, clock_mhz, c)
     return {"static_w": c.static_w, "dynamic_w": round(dynamic, 4), "total_w": round(c.static_w + dynamic, 4),
-            "ps_w": c.ps_w, "source": "estimate", "basis": c.source}
+            "ps_w": c.ps_w, "source": "estimate", "basis": c.source,
+            "calibrated": c.calibrated}
 
 
 REPORT_ROWS = {"total_w": r"Total On-Chip Power \(W\)", "dynamic_w": r"Dynamic \(W\)",

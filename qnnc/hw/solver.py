@@ -69,6 +69,12 @@ class Solution:
         return {node: dict(a) for choice in self.picks.values() for node, a in choice.attrs.items()}
 
 
+def io_unit(name: str, cycles: int) -> Unit:
+    """The board's I/O as a unit with one setting: a ceiling on throughput whatever the folding,
+    so the solver never spends resources on a unit faster than the I/O can feed."""
+    return Unit(name=name, layer=None, choices=(Choice(attrs={}, cycles=cycles, cost=dict.fromkeys(RESOURCES, 0)),))
+
+
 def weightings(capacity: Mapping[str, float]) -> list[dict[str, float]]:
     """Balanced (each resource as a fraction of the board), then each resource made dear."""
     base = {r: (1.0 / capacity[r] if capacity.get(r) else 1e6) for r in RESOURCES}

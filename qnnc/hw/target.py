@@ -28,3 +28,9 @@ def target_cycles(spec: m.Spec) -> int | None:
     if math.isinf(spec.target.fps):
         return None
     return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps + 1e-6))
+
+
+def transfer_cycles(elements: int, bits: int, port_bits: int) -> int:
+    """Cycles FINN's IODMA takes to move one frame: AXI streams pad each element to whole bytes
+    (at a PE of 1, the most padding), and the DMA moves one port width per cycle."""
+    return max(1, math.ceil(elements * 8 * math.ceil(bits / 8) / port_bits))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic
 from qnnc.hw import analytic, solver
 from qnnc.hw import target as hw_target
@@ -44,6 +45,24 @@ def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
     return found
 
 
+IO_UNIT = "input DMA"
+
+
+def raw_bits(inp: m.InputSpec) -> int:
+    """Bits per raw input element, as the accelerator receives it (before its input quantizer)."""
+    if inp.dtype == "bipolar":
+        return 1
+    digits = "".join(ch for ch in inp.dtype if ch.isdigit())
+    return int(digits or 8)
+
+
+def io_unit(spec: m.Spec) -> solver.Unit:
+    """FINN's input DMA: one frame of raw input through the board's memory port."""
+    inp = spec.network.input
+    board = BOARDS[spec.target.board]
+    return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), raw_bits(inp), board.port_bits))
+
+
 def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     mus = matrix_units(spec, facts)
     if not mus:
@@ -57,13 +76,13 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
             for name, fold in (facts.folding or {}).items()}
     has_uram = hw_target.capacity(spec)["URAM"] > 0
-    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus]
+    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus] + [io_unit(spec)]
     capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
     found = solver.fastest(units, allowed, capacity) if target is None else \
         solver.cheapest(units, allowed, capacity, target)
     if found.fits and (target is None or found.cycles <= target):
         return facts, []
-    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus], allowed, capacity)
+    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus] + [io_unit(spec)], allowed, capacity)
     return facts, [_diagnostic(spec, found, free, allowed, capacity, target)]
 
 
@@ -90,6 +109,14 @@ def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:
             "Q070", f"the design does not fit {spec.target.board}{at}: the weight layers alone need {need}", span,
             hint=f"the costliest layer is '{name}' (pe {attrs['PE']}, simd {attrs['SIMD']}: "
                  f"{pick.cost['LUT']:,.0f} LUT, {pick.cost['BRAM_18K']:,.0f} BRAM18); {best}")
+    if found.bottleneck == IO_UNIT:
+        board = BOARDS[spec.target.board]
+        return Diagnostic(
+            "Q071", f"fps {spec.target.fps:,.0f} is out of reach on {spec.target.board}: one input frame takes "
+            f"{found.cycles:,} cycles through the board's {board.port_bits}-bit memory port at {clock:g} MHz, "
+            f"and {target:,} are allowed", spec.target.span_of("fps"),
+            hint=f"at most {free.fps(clock):,.0f} FPS whatever the folding; a faster clock or a smaller input "
+                 "moves the ceiling; write 'fps: max' for the fastest design that fits")
     fold = spec.target.folds.get(found.bottleneck)
     how = "as its fold line sets it" if fold is not None else "even at its fastest folding"
     return Diagnostic(

@@ -1,0 +1,86 @@
+"""FINN's Zynq build before synthesis, run on a copy of the folded model in the estimate stage.
+
+A Vivado user's build meets these transformations first (finn-plus ``step_set_fifo_depths``
+inserts data width converters and FIFOs; ``ZynqBuild`` inserts the IODMAs and data width
+converters, specializes them, floorplans and partitions). None of them needs Vivado, so running
+them here proves, before the expensive machine, that the folding is legal for every unit FINN
+adds: a failure is a bug in qnnc's folding. The IODMAs they insert also give the cycles one
+frame takes through the board's memory port: the throughput the board can deliver.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import tempfile
+
+from qnnc.errors import InternalError
+from qnnc.hw import finn_units
+
+IODMA = "IODMA"
+
+
+def io_cycles(model, port_bits: int) -> dict[str, int]:
+    """The ceiling before folding: graph input and output, each padded to whole bytes per
+    element and moved one port width per cycle (as ``qnnc.hw.target.transfer_cycles``)."""
+    from qnnc.hw.target import transfer_cycles
+
+    found = {}
+    for side, tensor in (("input DMA", model.graph.input[0].name), ("output DMA", model.graph.output[0].name)):
+        elements = math.prod(model.get_tensor_shape(tensor))
+        found[side] = transfer_cycles(elements, model.get_tensor_datatype(tensor).bitwidth(), port_bits)
+    return found
+
+
+def prepare(model, fpgapart: str, port_bits: int):
+    """FINN's pre-synthesis transformations on a copy; returns the partitioned copy. A
+    transformation or a folding rule that fails is qnnc's bug, reported with FINN's words."""
+    from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
+    from finn.transformation.fpgadataflow.floorplan import Floorplan
+    from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
+    from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
+    from finn.transformation.fpgadataflow.insert_iodma import InsertIODMA
+    from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+    from qonnx.transformation.general import GiveReadableTensorNames, GiveUniqueNodeNames
+    from qonnx.transformation.infer_data_layouts import InferDataLayouts
+
+    work = copy.deepcopy(model)
+    with tempfile.TemporaryDirectory(prefix="qnnc-zynq-") as partitions:
+        for transformation in (InsertDWC(), InsertFIFO(create_shallow_fifos=True), SpecializeLayers(fpgapart),
+                               InferDataLayouts(), InsertIODMA(port_bits), InsertDWC(), SpecializeLayers(fpgapart),
+                               Floorplan(), CreateDataflowPartition(partition_model_dir=partitions)):
+            try:
+                work = work.transform(transformation).transform(GiveUniqueNodeNames())
+                work = work.transform(GiveReadableTensorNames())
+            except Exception as exc:  # noqa: BLE001 - any failure here is the folding's fault, said as FINN says it
+                raise InternalError(f"qnnc's folding fails FINN's {type(transformation).__name__}, which a Zynq build "
+                                    f"runs before synthesis: {type(exc).__name__}: {exc}") from exc
+        nodes = list(_hardware_nodes(work))
+    for model_of, node in nodes:
+        if not finn_units.streams_fold(model_of, finn_units._inst(node)):
+            raise InternalError(f"qnnc's folding leaves {node.name} ({node.op_type}) illegal by FINN's folding rules "
+                                "after FINN's pre-synthesis transformations")
+    return nodes
+
+
+def _hardware_nodes(model):
+    """(model, node) for every node inside the dataflow partitions."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    for node in model.graph.node:
+        if node.op_type == "StreamingDataflowPartition":
+            child = ModelWrapper(getCustomOp(node).get_nodeattr("model"))
+            yield from ((child, n) for n in child.graph.node)
+
+
+def dma_cycles(nodes) -> dict[str, int]:
+    """Per IODMA FINN inserted, the cycles of one frame through its memory port (FINN moves the
+    frame as bytes, ``NumChannels`` per stream word, one interface width per cycle)."""
+    found = {}
+    for _, node in nodes:
+        if node.op_type.startswith(IODMA):
+            inst = finn_units._inst(node)
+            bits = math.prod(inst.get_normal_input_shape()) * inst.get_input_datatype().bitwidth()
+            found[node.name] = math.ceil(bits / inst.get_nodeattr("intfWidth"))
+    return found
