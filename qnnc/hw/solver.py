@@ -115,7 +115,9 @@ def _select(stairs: Mapping[str, _Staircase], target: int) -> dict[str, Choice] 
     return None if any(c is None for c in picks.values()) else picks
 
 
-def _solution(picks: dict[str, Choice], budget: Mapping[str, float]) -> Solution:
+def _solution(picks: dict[str, Choice] | None, budget: Mapping[str, float]) -> Solution:
+    if picks is None:
+        return Solution(picks={}, fits=False)
     amounts = totals(picks)
     return Solution(picks=picks, fits=within(amounts, budget), totals=amounts)
 
@@ -146,25 +148,59 @@ def _fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[s
     targets = sorted({c.cycles for u in units for c in u.choices if c.cycles >= floor})
     best: Solution | None = None
     balanced = weightings(capacity)[0]
-    for weights in weightings(capacity):
-        stairs = {u.name: _Staircase(u, weights) for u in units}
+    all_stairs = [{u.name: _Staircase(u, w) for u in units} for w in weightings(capacity)]
+    searches = [lambda t, st=stairs: _solution(_select(st, t), budget) for stairs in all_stairs]
+    searches.append(lambda t: _mixed(all_stairs, t, budget, balanced))
+    for at in searches:
         limit = targets if best is None else [t for t in targets if t <= best.cycles]
-        found = _first_fitting(stairs, limit, budget)
+        found = _first_fitting(at, limit)
         if found and (best is None or (found.cycles, _weight(found, balanced)) < (best.cycles,
                                                                                   _weight(best, balanced))):
             best = found
     return best or _cheapest(units, budget, capacity, max(targets))
 
 
+def _mixed(all_stairs: list[dict[str, _Staircase]], target: int, budget: Mapping[str, float],
+           balanced: Mapping[str, float]) -> Solution:
+    """A design that mixes the weightings' choices unit by unit: from the balanced picks, swap
+    one unit at a time to another weighting's pick for the target, the swap that most reduces
+    the excess over the budget, until it fits or no swap helps (a design short of BRAM keeps
+    most weights in BRAM and moves just enough of them to LUT-RAM, as a FINN user would)."""
+    options = {name: [s[name].pick(target) for s in all_stairs] for name in all_stairs[0]}
+    if any(o[0] is None for o in options.values()):
+        return Solution(picks={}, fits=False)
+    picks = {name: o[0] for name, o in options.items()}
+    amounts = totals(picks)
+    excess = _excess(amounts, budget)
+    while excess > 0:
+        best = None
+        for name, choices in options.items():
+            for choice in {id(c): c for c in choices if c is not None and c is not picks[name]}.values():
+                new = {r: amounts[r] - picks[name].cost.get(r, 0) + choice.cost.get(r, 0) for r in RESOURCES}
+                key = (_excess(new, budget), sum(balanced[r] * new[r] for r in RESOURCES))
+                if key[0] < excess and (best is None or key < best[0]):
+                    best = (key, name, choice, new)
+        if best is None:
+            break
+        (excess, _), name, choice, amounts = best
+        picks[name] = choice
+    return _solution(picks, budget)
+
+
+def _excess(amounts: Mapping[str, float], budget: Mapping[str, float]) -> float:
+    return sum(max(0.0, amounts.get(r, 0) - budget.get(r, 0)) / max(budget.get(r, 0), 1) for r in RESOURCES)
+
+
 SCAN = 256  # targets checked one by one below a bisection's answer
 
 
-def _first_fitting(stairs, targets: list[int], budget) -> Solution | None:
-    """The design at the smallest target that fits. Fitting is nearly monotone in the target
-    (a looser target never costs more under the weighting, though one resource may rise), so
-    a bisection finds a fitting target and a scan of the targets below it finds the first."""
+def _first_fitting(design, targets: list[int]) -> Solution | None:
+    """The design at the smallest target that fits (``design`` maps a target to a design).
+    Fitting is nearly monotone in the target (a looser target never costs more under the
+    weighting, though one resource may rise), so a bisection finds a fitting target and a scan
+    of the targets below it finds the first."""
     def at(i: int) -> Solution:
-        return _solution(_select(stairs, targets[i]), budget)
+        return design(targets[i])
 
     if not targets or not at(len(targets) - 1).fits:
         return None
@@ -180,8 +216,9 @@ def _cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[
               max_cycles: int) -> Solution:
     target = max(max_cycles, max(u.fastest_cycles for u in units))
     balanced = weightings(capacity)[0]
-    found = [_solution(_select({u.name: _Staircase(u, w) for u in units}, target), budget)
-             for w in weightings(capacity)]
+    all_stairs = [{u.name: _Staircase(u, w) for u in units} for w in weightings(capacity)]
+    found = [_solution(_select(stairs, target), budget) for stairs in all_stairs]
+    found.append(_mixed(all_stairs, target, budget, balanced))
     fitting = [s for s in found if s.fits]
     return min(fitting or found[:1], key=lambda s: _weight(s, balanced))
 
