@@ -63,6 +63,21 @@ def io_unit(spec: m.Spec) -> solver.Unit:
     return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), raw_bits(inp), board.port_bits))
 
 
+def solve(spec: m.Spec, facts: Facts) -> tuple[solver.Solution, solver.Solution]:
+    """The design the build's solver would choose for the weight layers and the board's input
+    (the spec's fold lines kept), and the fastest one that fits with no fold line."""
+    mus = matrix_units(spec, facts)
+    pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
+            for name, fold in (facts.folding or {}).items()}
+    capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
+    has_uram = capacity["URAM"] > 0
+    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus] + [io_unit(spec)]
+    found = solver.fastest(units, allowed, capacity) if target is None else \
+        solver.cheapest(units, allowed, capacity, target)
+    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus] + [io_unit(spec)], allowed, capacity)
+    return found, free
+
+
 def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     mus = matrix_units(spec, facts)
     if not mus:
@@ -73,17 +88,11 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         return facts, [Diagnostic(
             "Q070", f"the design does not fit {spec.target.board}: layer '{huge.name}' is {huge.mw:,} wide in and "
             f"{huge.mh:,} out, more than any FPGA matrix unit", layer.span, hint="narrow the layer")]
-    pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
-            for name, fold in (facts.folding or {}).items()}
-    has_uram = hw_target.capacity(spec)["URAM"] > 0
-    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus] + [io_unit(spec)]
-    capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
-    found = solver.fastest(units, allowed, capacity) if target is None else \
-        solver.cheapest(units, allowed, capacity, target)
+    found, free = solve(spec, facts)
+    target = hw_target.target_cycles(spec)
     if found.fits and (target is None or found.cycles <= target):
         return facts, []
-    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus] + [io_unit(spec)], allowed, capacity)
-    return facts, [_diagnostic(spec, found, free, allowed, capacity, target)]
+    return facts, [_diagnostic(spec, found, free, hw_target.budget(spec), hw_target.capacity(spec), target)]
 
 
 def analytic_key(key: str) -> str | None:
