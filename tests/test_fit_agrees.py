@@ -59,7 +59,11 @@ def variant(path: Path, target: str, extra: str = "") -> str:
 
 MNIST = ROOT / "specs" / "tfc_w2a2.qnn"
 CASES = [
-    *[(p.stem, p.read_text()) for p in SPECS if p.stem in ("tfc_w1a1", "tfc_w2a2", "digits_mlp_w2a2", "sfc_w1a1")],
+    *[(p.stem, p.read_text()) for p in SPECS
+      if p.stem in ("tfc_w1a1", "tfc_w2a2", "tfc_w1a2", "cnv_w2a2", "digits_mlp_w2a2", "sfc_w1a1")],
+    ("tfc_w2a2 on zcu104, fc0 in URAM",
+     variant(MNIST, "fps: max", "\n  fold fc0 { pe: 16, simd: 16, ram_style: ultra }")
+     .replace("target pynq-z2", "target zcu104")),
     ("tfc_w2a2 fps 5e5", variant(MNIST, "fps: 5e5")),
     ("tfc_w2a2 fps 2e6 (above the I/O ceiling)", variant(MNIST, "fps: 2e6")),
     ("tfc_w2a2 max_lut 5%", variant(MNIST, "fps: max", "\n  max_lut: 5%")),
