@@ -64,8 +64,9 @@ def test_lints_matrix_unit_costs_bound_finns_from_above(fastest):
         if row["node"].startswith("MVAU"):
             u, f = units[row["layer"]], row["folding"]
             assert analytic.cycles(u, f["PE"], f["SIMD"]) == row["cycles"]
-            assert analytic.bram18(u, f["PE"], f["SIMD"], f["ram_style"]) == row["BRAM_18K"]
-            lut = analytic.lut(u, f["PE"], f["SIMD"], f["ram_style"])
+            setting = analytic.Setting(f["PE"], f["SIMD"], f["ram_style"])
+            assert analytic.bram18(u, setting) == row["BRAM_18K"]
+            lut = analytic.lut(u, setting)
             assert row["LUT"] <= lut <= row["LUT"] * 1.1  # FINN narrows the accumulator to the weights
 
 

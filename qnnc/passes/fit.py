@@ -118,7 +118,7 @@ def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:
             "Q070", f"the design does not fit {spec.target.board}{at}: the weight layers alone need {need}", span,
             hint=f"the costliest layer is '{name}' (pe {attrs['PE']}, simd {attrs['SIMD']}: "
                  f"{pick.cost['LUT']:,.0f} LUT, {pick.cost['BRAM_18K']:,.0f} BRAM18); {best}")
-    if found.bottleneck == IO_UNIT:
+    if found.picks[IO_UNIT].cycles > target:  # the board's I/O alone misses it, whatever the layers do
         board = BOARDS[spec.target.board]
         return Diagnostic(
             "Q071", f"fps {spec.target.fps:,.0f} is out of reach on {spec.target.board}: one input frame takes "
