@@ -10,7 +10,10 @@ every unit. Reported:
 - FINN's best design that still fits the caps (over the target ladder), and qnnc asked for
   the FPS that FINN reached (goal: qnnc FPS >= FINN's at <= its LUT and BRAM); the same for
   the spec's own fps target where it has one;
-- with 'fps: max': qnnc's FPS, LUT, BRAM18 (goal: higher than FINN's best that fits).
+- with 'fps: max': qnnc's FPS, LUT, BRAM18 (goal: higher than FINN's best that fits);
+- the board's I/O ceiling (one frame through FINN's IODMA on the board's memory port), the FPS
+  each design delivers under it, and qnnc's 'fps: max' without the I/O bound (FINN's view):
+  the LUT saved by not folding past the ceiling.
 Results are printed and written to bench-out/folding_vs_finn.json.
 """
 
@@ -49,17 +52,18 @@ def finn_folding(model, target_fps: float, clock_mhz: float):
                                       two_pass_relaxation=True))
 
 
-def qnnc_folding(model, spec, part: str):
+def qnnc_folding(model, spec, part: str, io: bool = True):
     from qnnc.backends.folding import choose
     from qnnc.hw.finn_units import apply
 
-    found, report = choose(model, spec, part)
+    found, report = choose(model, spec, part, io=io)
     return apply(model, found.attrs()), report["ceiling_fps"]
 
 
 def compare(path: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
+    from qnnc.backends.zynq_prep import io_cycles
     from qnnc.boards import BOARDS
     from qnnc.build.runner import estimate_untrained
     from qnnc.compiler import Compilation
@@ -75,10 +79,13 @@ def compare(path: Path) -> dict:
     free = spec.model_copy(update={"target": spec.target.model_copy(update={"folds": {}})})
     allowed = budget(spec)
 
-    def at(target: float | None):
+    io_fps = clock * 1e6 / max(io_cycles(ModelWrapper(str(prefolding)), BOARDS[spec.target.board].port_bits).values())
+
+    def at(target: float | None, io: bool = True):
         s = free.model_copy(update={"target": free.target.model_copy(update={"fps": target or float("inf")})})
-        model, ceiling = qnnc_folding(ModelWrapper(str(prefolding)), s, part)
-        return {**measure(model, part, clock), "ceiling_fps": ceiling}
+        model, ceiling = qnnc_folding(ModelWrapper(str(prefolding)), s, part, io)
+        design = measure(model, part, clock)
+        return {**design, "ceiling_fps": ceiling, "delivered_fps": min(design["fps"], io_fps)}
 
     finn = {t: measure(finn_folding(ModelWrapper(str(prefolding)), t, clock), part, clock) for t in TARGETS}
     fitting = {t: d for t, d in finn.items() if fits(d, allowed)}
@@ -86,7 +93,8 @@ def compare(path: Path) -> dict:
     finn_best = fitting.get(best_target)
     row = {"spec": path.stem, "budget": allowed, "finn_best_target": best_target, "finn_best": finn_best,
            "qnnc_at_finn_fps": at(finn_best["fps"]) if finn_best else None,
-           "qnnc_max": at(None), "seconds": round(time.perf_counter() - t0, 1)}
+           "qnnc_max": at(None), "qnnc_max_without_io": at(None, io=False), "io_fps": io_fps,
+           "seconds": round(time.perf_counter() - t0, 1)}
     if spec.target.fps != float("inf"):
         row["spec_target"] = spec.target.fps
         row["finn_at_spec_target"] = measure(finn_folding(ModelWrapper(str(prefolding)), spec.target.fps, clock),
@@ -107,7 +115,9 @@ def verdicts(row: dict) -> list[str]:
             out.append(f"{label}: {'ok' if ok else 'MISSED'}")
     if row["finn_best"]:
         q, f = row["qnnc_max"], row["finn_best"]
-        if f["fps"] >= q["ceiling_fps"] * (1 - 1e-9):
+        if q["fps"] >= row["io_fps"] * (1 - 1e-9) and f["fps"] >= row["io_fps"]:
+            out.append("fps max: both reach the board's I/O ceiling; qnnc stops there")
+        elif f["fps"] >= q["ceiling_fps"] * (1 - 1e-9):
             out.append(f"fps max: both at this network's ceiling ({q['ceiling_fps']:,.0f} FPS, every unit unfolded)")
         elif q["fps"] == f["fps"] and fits(q, row["budget"]):
             out.append("fps max: tie, FINN's best is already the fastest design that fits (qnnc's solver finds "
@@ -135,6 +145,12 @@ def main(paths: list[Path]) -> None:
         print(f"  FINN  best that fits (target_fps {row['finn_best_target'] or 0:,.0f}): {show(row['finn_best'])}")
         print(f"  qnnc  at FINN's FPS:                {show(row['qnnc_at_finn_fps'])}")
         print(f"  qnnc  fps max:                      {show(row['qnnc_max'])}")
+        loose = row["qnnc_max_without_io"]
+        print(f"  qnnc  fps max, I/O left out:        {show(loose)}")
+        print(f"  I/O ceiling {row['io_fps']:,.0f} FPS: FINN's best delivers "
+              f"{min(row['finn_best']['fps'], row['io_fps']) if row['finn_best'] else 0:,.0f}, qnnc's fps max "
+              f"{row['qnnc_max']['delivered_fps']:,.0f}; LUT saved by not folding past it: "
+              f"{loose['LUT'] - row['qnnc_max']['LUT']:,.0f}")
         print("  " + "; ".join(verdicts(row)) + f"  ({row['seconds']} s)")
 
 

@@ -41,7 +41,9 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
     return pins
 
 
-def choose(model, spec: m.Spec, fpgapart: str) -> tuple[solver.Solution, dict]:
+def choose(model, spec: m.Spec, fpgapart: str, io: bool = True) -> tuple[solver.Solution, dict]:
+    """The folding of every unit; ``io=False`` leaves the board's I/O out (as FINN's own
+    folding does), for comparison."""
     from qnnc.backends.finn import match_units
 
     owners = match_units(model.graph.node, spec)
@@ -56,7 +58,8 @@ def choose(model, spec: m.Spec, fpgapart: str) -> tuple[solver.Solution, dict]:
         raise SpecError([Diagnostic("Q036", f"FINN refuses the folding of '{exc.layer}' at {exc.node}: {exc}",
                                     fold.span, hint="remove the fold line or change its values")]) from exc
     port_bits = BOARDS[spec.target.board].port_bits
-    units += [solver.io_unit(name, cycles) for name, cycles in zynq_prep.io_cycles(model, port_bits).items()]
+    if io:
+        units += [solver.io_unit(name, cycles) for name, cycles in zynq_prep.io_cycles(model, port_bits).items()]
     found = solver.fastest(units, budget, cap) if target is None else solver.cheapest(units, budget, cap, target)
     return found, report(found, units, spec, budget, target, pins)
 
