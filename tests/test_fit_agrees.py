@@ -35,7 +35,7 @@ def lint_verdict(text: str) -> tuple[str, float | None]:
     assert codes <= FIT_CODES, codes  # the cases are legal but for their fit
     if codes:
         return sorted(codes)[0], None
-    found, _ = fit.solve(comp.spec, comp.facts)
+    found = fit.solve(comp.spec, comp.facts)
     return "fits", found.fps(comp.spec.target.clock_mhz)
 
 

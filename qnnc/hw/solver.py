@@ -87,15 +87,17 @@ class _Staircase:
     """One unit's cheapest choice for every cycles target, under one weighting."""
 
     def __init__(self, unit: Unit, weights: Mapping[str, float]):
-        ordered = sorted(unit.choices, key=lambda c: (c.cycles, c.weighted(weights)))
+        ordered = sorted(((c.cycles, c.weighted(weights), i) for i, c in enumerate(unit.choices)))
         self.cycles: list[int] = []
         self.best: list[Choice] = []
-        for choice in ordered:
+        cheapest = float("inf")
+        for cycles, weight, i in ordered:
             # a slower choice that costs more is never picked; one that costs the same is
             # preferred (no parallelism that buys nothing, even where FINN's model says it is free)
-            if not self.best or choice.weighted(weights) <= self.best[-1].weighted(weights):
-                self.cycles.append(choice.cycles)
-                self.best.append(choice)
+            if weight <= cheapest:
+                cheapest = weight
+                self.cycles.append(cycles)
+                self.best.append(unit.choices[i])
 
     def pick(self, target: int) -> Choice | None:
         i = bisect.bisect_right(self.cycles, target) - 1

@@ -63,19 +63,25 @@ def io_unit(spec: m.Spec) -> solver.Unit:
     return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), raw_bits(inp), board.port_bits))
 
 
-def solve(spec: m.Spec, facts: Facts) -> tuple[solver.Solution, solver.Solution]:
-    """The design the build's solver would choose for the weight layers and the board's input
-    (the spec's fold lines kept), and the fastest one that fits with no fold line."""
-    mus = matrix_units(spec, facts)
+def _units(spec: m.Spec, facts: Facts, pinned: bool = True) -> list[solver.Unit]:
     pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
-            for name, fold in (facts.folding or {}).items()}
+            for name, fold in (facts.folding or {}).items()} if pinned else {}
+    has_uram = hw_target.capacity(spec)["URAM"] > 0
+    return [analytic.unit(u, pins.get(u.name), has_uram) for u in matrix_units(spec, facts)] + [io_unit(spec)]
+
+
+def solve(spec: m.Spec, facts: Facts) -> solver.Solution:
+    """The design the build's solver would choose for the weight layers and the board's input,
+    the spec's fold lines kept."""
     capacity, allowed, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
-    has_uram = capacity["URAM"] > 0
-    units = [analytic.unit(u, pins.get(u.name), has_uram) for u in mus] + [io_unit(spec)]
-    found = solver.fastest(units, allowed, capacity) if target is None else \
+    units = _units(spec, facts)
+    return solver.fastest(units, allowed, capacity) if target is None else \
         solver.cheapest(units, allowed, capacity, target)
-    free = solver.fastest([analytic.unit(u, has_uram=has_uram) for u in mus] + [io_unit(spec)], allowed, capacity)
-    return found, free
+
+
+def fastest_free(spec: m.Spec, facts: Facts) -> solver.Solution:
+    """The fastest design that fits with no fold line."""
+    return solver.fastest(_units(spec, facts, pinned=False), hw_target.budget(spec), hw_target.capacity(spec))
 
 
 def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
@@ -88,11 +94,12 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         return facts, [Diagnostic(
             "Q070", f"the design does not fit {spec.target.board}: layer '{huge.name}' is {huge.mw:,} wide in and "
             f"{huge.mh:,} out, more than any FPGA matrix unit", layer.span, hint="narrow the layer")]
-    found, free = solve(spec, facts)
+    found = solve(spec, facts)
     target = hw_target.target_cycles(spec)
     if found.fits and (target is None or found.cycles <= target):
         return facts, []
-    return facts, [_diagnostic(spec, found, free, hw_target.budget(spec), hw_target.capacity(spec), target)]
+    return facts, [_diagnostic(spec, found, fastest_free(spec, facts), hw_target.budget(spec),
+                               hw_target.capacity(spec), target)]
 
 
 def analytic_key(key: str) -> str | None:
