@@ -19,6 +19,7 @@ from qnnc.errors import InternalError, QnncError, Source, SpecError
 from qnnc.fsutil import write_text_atomic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_BROKEN_PIPE = 128 + 13  # as a process killed by SIGPIPE
 
 
 class UsageError(QnncError):
@@ -240,6 +241,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("qnnc: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`qnnc lint ... | head`): not a bug, nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit stays quiet
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a report
         print(f"qnnc: {InternalError(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
         if os.environ.get("QNNC_DEBUG"):

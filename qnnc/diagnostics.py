@@ -21,7 +21,7 @@ def render_text(diagnostics: Sequence[Diagnostic], source: Source, *, limit: int
 def render_one(diag: Diagnostic, source: Source) -> str:
     span = diag.span
     head = f"{source.path}:{span.line}:{span.col}: {diag.severity}[{diag.code}]: {diag.message}"
-    text = source.line(span.line)
+    text = printable(source.line(span.line))
     gutter = " " * len(str(span.line))
     lines = [head]
     if text:
@@ -35,6 +35,13 @@ def render_one(diag: Diagnostic, source: Source) -> str:
     if diag.hint:
         lines.append(f"{gutter} = help: {diag.hint}")
     return "\n".join(lines)
+
+
+def printable(line: str) -> str:
+    """A source line as shown: a line-ending '\\r' dropped, other control characters (form feed,
+    vertical tab, U+2028...) one space each, so the caret stays under its column."""
+    line = line.removesuffix("\r")
+    return "".join(" " if (not ch.isprintable() and ch != "\t") else ch for ch in line)
 
 
 def to_dict(diag: Diagnostic, source: Source) -> dict:

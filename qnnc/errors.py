@@ -90,14 +90,19 @@ class InternalError(QnncError):
 
 @dataclass(frozen=True)
 class Source:
-    """A spec's text and the name it is shown under in diagnostics."""
+    """A spec's text and the name it is shown under in diagnostics. Lines are what the parser
+    counts: text between '\\n' characters only (``str.splitlines`` would also break at form
+    feeds, vertical tabs, U+2028... which the grammar takes as plain whitespace)."""
 
     text: str
     path: str = "<spec>"
     lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "lines", tuple(self.text.splitlines()))
+        lines = self.text.split("\n")
+        if lines[-1] == "":  # the newline ending the last line starts no line of its own
+            lines.pop()
+        object.__setattr__(self, "lines", tuple(lines))
 
     def line(self, number: int) -> str:
         return self.lines[number - 1] if 0 < number <= len(self.lines) else ""

@@ -63,7 +63,9 @@ def test_mutated_real_specs_never_crash(path, data):
         i = data.draw(st.integers(0, len(text)))
         j = data.draw(st.integers(i, min(len(text), i + 12)))
         piece = data.draw(st.sampled_from(["", "(", ")", "{", "}", ",", ":", "\n", "-", "->", "+", "%", "0",
-                                           "99999999999999999999", "1e400", "0/0", "linear", "fold x {", "#"]))
+                                           "99999999999999999999", "1e400", "0/0", "linear", "fold x {", "#",
+                                           "9" * 5000, "1e-310", "4.9e-324", "\f", "\v", "\r", "\x1c", "\x85",
+                                           "\u2028", "\u2029", "\r\n"]))
         text = text[:i] + piece + text[j:]
     check(text)
 
@@ -72,3 +74,27 @@ def test_mutated_real_specs_never_crash(path, data):
 @given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
 def test_arbitrary_text_never_crashes(text):
     check(text)
+
+
+def positions(text: str) -> list[tuple]:
+    try:
+        found = Compilation(Source(text, "p.qnn")).diagnostics()
+    except SpecError as exc:
+        found = exc.diagnostics
+    return [(d.code, d.span) for d in found]
+
+
+@pytest.mark.parametrize("path", SPECS[:4], ids=lambda p: p.stem)
+@FUZZ
+@given(data=st.data())
+def test_positions_count_lines_as_the_parser_does(path, data):
+    """A form feed is whitespace to the grammar, as a space is: swapping spaces for form feeds
+    moves no diagnostic, and every diagnostic points inside the file (text and JSON alike)."""
+    text = path.read_text().replace("epochs:", "epochs: 0 #", 1)  # one error to point at
+    spaces = [i for i, ch in enumerate(text) if ch == " "]
+    chosen = set(data.draw(st.lists(st.sampled_from(spaces), max_size=20)))
+    with_ff = "".join("\f" if i in chosen else ch for i, ch in enumerate(text))
+    found = positions(with_ff)
+    assert found == positions(text) and found
+    lines = Source(with_ff).lines
+    assert all(1 <= span.line <= len(lines) and span.col <= len(lines[span.line - 1]) + 1 for _, span in found)

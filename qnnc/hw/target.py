@@ -9,6 +9,8 @@ from qnnc.boards import BOARDS
 from qnnc.hw.solver import budget_of
 from qnnc.spec import model as m
 
+MOST_CYCLES = 1 << 62  # more cycles per frame than any design has
+
 
 def capacity(spec: m.Spec) -> dict[str, float]:
     board = BOARDS[spec.target.board]
@@ -27,7 +29,8 @@ def target_cycles(spec: m.Spec) -> int | None:
     (a hair of tolerance so that an fps computed from a cycle count gives that count back)."""
     if math.isinf(spec.target.fps):
         return None
-    return max(1, int(spec.target.clock_mhz * 1e6 / spec.target.fps + 1e-6))
+    cycles = spec.target.clock_mhz * 1e6 / spec.target.fps + 1e-6
+    return max(1, int(min(cycles, MOST_CYCLES)))  # a vanishing fps (1e-310) allows any design
 
 
 def transfer_cycles(elements: int, bits: int, port_bits: int) -> int:

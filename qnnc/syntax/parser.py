@@ -128,7 +128,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
     line, col = exc.line or 1, exc.column or 1
     if isinstance(exc, UnexpectedCharacters):
         char = source.line(line)[col - 1 : col] or "?"
-        return Diagnostic("Q001", f"unexpected character '{char}'", Span(line, col, line, col + 1))
+        shown = char if char.isprintable() else ascii(char)[1:-1]  # '\x0b', '\u2028'
+        return Diagnostic("Q001", f"unexpected character '{shown}'", Span(line, col, line, col + 1))
     if isinstance(exc, UnexpectedEOF) or (isinstance(exc, UnexpectedToken) and exc.token.type == "$END"):
         last = max(1, len(source.lines))
         end_col = len(source.line(last)) + 1
@@ -151,10 +152,16 @@ def _syntax_diagnostic(exc: UnexpectedInput, source: Source) -> Diagnostic:
     return Diagnostic("Q001", text, span, hint=_expected_hint(exc.expected))
 
 
+MAX_DIGITS = 12  # no tensor dimension comes near 10^12; int() refuses past 4,300 digits
+
+
 def _int(tok: Token) -> int:
     text = str(tok)
     if not text.isdigit():
         raise SpecError([Diagnostic("Q003", f"expected a whole number, found '{text}'", Span.from_token(tok))])
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        raise SpecError([Diagnostic("Q021", f"the input dimension {text[:12]}... ({len(text)} digits) is too large",
+                                    Span.from_token(tok), hint=f"dimensions have at most {MAX_DIGITS} digits")])
     return int(text)
 
 
