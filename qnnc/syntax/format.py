@@ -19,6 +19,7 @@ def format_module(module: ast.Module, source: Source) -> str:
         else:
             printer.block(section)
     printer.flush_comments(10**9, 0)
+    printer.leftover()
     return "\n".join(printer.lines).rstrip("\n") + "\n"
 
 
@@ -93,6 +94,13 @@ class _Printer:
             self._gap(line)
             self.lines.append(INDENT * depth + text)
             self.last_line = line
+
+    def leftover(self) -> None:
+        """A trailing comment on a line no construct claimed is kept, on its own line at the end:
+        the formatter never drops a comment."""
+        for _, text in sorted(self.trailing.items()):
+            self.lines.append(text)
+        self.trailing.clear()
 
     def _gap(self, line: int) -> None:
         """Keep one blank line where the source had one or more."""
