@@ -113,3 +113,33 @@ def test_every_example_trains_on_a_slice(path, tmp_path):
     result = run_train(tmp_path, "--epochs", "1", "--samples", "256", "--test-samples", "256")
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "metrics.json").read_text())["train_samples"] == 256
+
+
+def _kill_after_first_checkpoint(folder, *args):
+    proc = subprocess.Popen([sys.executable, "train.py", *args], cwd=folder, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt = folder / "checkpoints" / "last.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return ckpt.exists() and not (folder / "model.pt").exists()
+
+
+def test_a_resumed_training_equals_an_uninterrupted_one(tmp_path):
+    """Killed early, while Brevitas still calibrates its ReLU scales from runtime statistics
+    (its first 300 steps: 12 epochs of the digits at batch 64), and resumed: the same model,
+    byte for byte, and the same metrics as a training never interrupted."""
+    _, plan = plan_for(MLP)
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    for folder in (whole, resumed):
+        write_plan(plan, folder)
+    assert run_train(whole, "--epochs", "6").returncode == 0
+    assert _kill_after_first_checkpoint(resumed, "--epochs", "6")
+    again = run_train(resumed, "--epochs", "6")
+    assert again.returncode == 0 and "resuming from checkpoints/last.pt" in again.stdout
+    assert (resumed / "model.pt").read_bytes() == (whole / "model.pt").read_bytes()
+    a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
+    assert a["test_accuracy"] == b["test_accuracy"]
+    assert [(r["epoch"], r["loss"]) for r in a["curve"]] == [(r["epoch"], r["loss"]) for r in b["curve"]]

@@ -188,17 +188,49 @@ class _State:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "history": self.history, "masks": self.masks,
             "wall": self.wall, "rng": torch.get_rng_state(), "generator": generator.get_state(),
+            "calibration": calibration_state(self.model),
         }
 
     def restore(self, ckpt: dict, generator: torch.Generator, epochs_in_phase: int) -> None:
         self.model = self.hooks.make_model(widths=ckpt["widths"])
         self.model.load_state_dict(ckpt["model"])
+        restore_calibration(self.model, ckpt.get("calibration", {}))
         self.start_phase(ckpt["phase"], epochs_in_phase)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
         self.epoch, self.history, self.masks, self.wall = ckpt["epoch"], ckpt["history"], ckpt["masks"], ckpt["wall"]
         torch.set_rng_state(ckpt["rng"])
         generator.set_state(ckpt["generator"])
+
+
+CALIBRATION_TENSORS = ("buffer", "value", "running_stats")
+
+
+def calibration_state(model) -> dict:
+    """What Brevitas keeps outside the state dict while it calibrates: a quantizer that scales
+    from runtime statistics counts its first training steps (300 by default) in a plain
+    attribute, and its state dict stores the statistics in place of the learned value; loading
+    it marks the calibration finished. A checkpoint taken mid-calibration must carry the counter
+    and the live tensors, or a resumed training differs from an uninterrupted one."""
+    found = {}
+    for name, module in model.named_modules():
+        counter = getattr(module, "counter", None)
+        if isinstance(counter, int) and not isinstance(counter, bool):
+            tensors = {k: getattr(module, k).detach().clone() for k in CALIBRATION_TENSORS
+                       if isinstance(getattr(module, k, None), torch.Tensor)}
+            found[name] = {"counter": counter, **tensors}
+    return found
+
+
+def restore_calibration(model, state: dict) -> None:
+    modules = dict(model.named_modules())
+    with torch.no_grad():
+        for name, saved in state.items():
+            module = modules[name]
+            module.counter = saved["counter"]
+            for key in CALIBRATION_TENSORS:
+                if key in saved:
+                    getattr(module, key).copy_(saved[key])
 
 
 def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], None] = print) -> dict:
