@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+import psutil
 import pytest
 
 from conftest import ROOT
@@ -125,3 +126,25 @@ def test_estimate_without_training(tmp_path):
     assert layers == ["fc0", "fc1", "out"]
     assert summary["fps"] > 0 and 0 < summary["utilization"]["LUT"] < 1
     assert not (tmp_path / "e" / "metrics.json").exists()  # nothing was trained
+
+
+def test_one_build_per_directory_at_a_time(tmp_path):
+    out = tmp_path / "b"
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    tfc = ROOT / "specs" / "tfc_w1a1.qnn"  # epochs of seconds: an orphan would live on between its outputs
+    first = subprocess.Popen([sys.executable, "-m", "qnnc", "build", str(tfc), "--out", str(out), "--until", "train",
+                              "--epochs", "200", "--samples", "30000"], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=env)
+    deadline = time.time() + 120
+    while not psutil.Process(first.pid).children(recursive=True) and time.time() < deadline:
+        time.sleep(0.05)
+    second = qnnc("build", str(tfc), "--out", str(out), "--until", "train", "--epochs", "3")
+    training = psutil.Process(first.pid).children(recursive=True)
+    first.kill()
+    first.wait()
+    assert training and not psutil.wait_procs(training, timeout=1.0)[1]  # no training outlives its build
+    assert second.returncode == 1
+    assert f"{out} is in use by another qnnc (pid {first.pid}:" in second.stderr
+    assert "--epochs 200" in second.stderr
+    third = qnnc("build", str(tfc), "--out", str(out), "--until", "train", "--epochs", "1", "--samples", "2000")
+    assert third.returncode == 0, third.stderr

@@ -143,3 +143,26 @@ def test_a_resumed_training_equals_an_uninterrupted_one(tmp_path):
     a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
     assert a["test_accuracy"] == b["test_accuracy"]
     assert [(r["epoch"], r["loss"]) for r in a["curve"]] == [(r["epoch"], r["loss"]) for r in b["curve"]]
+
+
+@pytest.mark.parametrize("damage", [b"", b"garbage", None], ids=["empty", "garbage", "truncated"])
+def test_an_unreadable_checkpoint_is_set_aside_and_training_starts_over(tmp_path, damage):
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    assert _kill_after_first_checkpoint(tmp_path, "--epochs", "3")
+    ckpt = tmp_path / "checkpoints" / "last.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:100] if damage is None else damage)
+    result = run_train(tmp_path, "--epochs", "3")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "last.pt cannot be read" in result.stdout and "moved to last.pt.unreadable" in result.stdout
+    assert (tmp_path / "checkpoints" / "last.pt.unreadable").exists() and (tmp_path / "model.pt").exists()
+
+
+def test_a_checkpoint_of_another_recipe_is_never_resumed(tmp_path):
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    assert _kill_after_first_checkpoint(tmp_path, "--epochs", "20")
+    result = run_train(tmp_path, "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "belongs to another recipe (differs in epochs)" in result.stdout and "resuming" not in result.stdout
+    assert [r["epoch"] for r in json.loads((tmp_path / "metrics.json").read_text())["curve"]] == [1, 2]

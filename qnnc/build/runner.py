@@ -7,6 +7,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from qnnc.build.lock import build_lock
 from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options, VivadoMissingError
 from qnnc.build.state import BuildRecord
 from qnnc.compiler import Compilation
@@ -42,6 +43,11 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
     options = options or Options()
     plan = comp.plan  # raises SpecError before any work when the spec is wrong
     root.mkdir(parents=True, exist_ok=True)
+    with build_lock(root):
+        return _run_stages(comp, root, plan, start, until, options, log)
+
+
+def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Options, log) -> dict:
     record = BuildRecord(root)
     if start:
         options = replace(options, fresh=frozenset(select(start, until)))
@@ -111,13 +117,18 @@ def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None
 
 def estimate_untrained(comp: Compilation, root: Path, log=print) -> dict:
     """generate -> initial weights -> export -> FINN estimate (with qnnc's folding)."""
+    plan = comp.plan
+    root.mkdir(parents=True, exist_ok=True)
+    with build_lock(root):
+        return _estimate_untrained(comp, root, plan, log)
+
+
+def _estimate_untrained(comp: Compilation, root: Path, plan, log) -> dict:
     from qnnc.backends.export import export
     from qnnc.backends.finn import estimate
     from qnnc.backends.untrained import write_untrained
     from qnnc.build.stages import generate_files, run_backend
 
-    plan = comp.plan
-    root.mkdir(parents=True, exist_ok=True)
     ctx = Context(root=root, plan=plan, spec=comp.spec, options=Options(), log=log)
     generate_files(ctx)
     for name, fn in (("init", write_untrained), ("export", export), ("estimate", estimate)):

@@ -95,12 +95,25 @@ def _keep_checkpoints_only_for(folder: Path, inputs_hash: str) -> None:
     write_text_atomic(stamp, inputs_hash)
 
 
+def die_with_parent() -> None:
+    """In a child process: the kernel ends it when qnnc ends, however qnnc ends (Linux's
+    PR_SET_PDEATHSIG; elsewhere nothing), so no training outlives its build."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _run_logged(cmd: list[str], ctx: Context, step: str, log_path: Path) -> None:
     """Run a tool in the build dir; its output goes to the console and to its log."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(cmd)}\n")
-        proc = subprocess.Popen(cmd, cwd=ctx.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(cmd, cwd=ctx.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=die_with_parent)
         tail: list[str] = []
         for line in proc.stdout:
             log.write(line)

@@ -14,7 +14,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -188,7 +188,7 @@ class _State:
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "schedule": self.schedule.state_dict(), "history": self.history, "masks": self.masks,
             "wall": self.wall, "rng": torch.get_rng_state(), "generator": generator.get_state(),
-            "calibration": calibration_state(self.model),
+            "calibration": calibration_state(self.model), "recipe": asdict(self.recipe),
         }
 
     def restore(self, ckpt: dict, generator: torch.Generator, epochs_in_phase: int) -> None:
@@ -233,6 +233,30 @@ def restore_calibration(model, state: dict) -> None:
                     getattr(module, key).copy_(saved[key])
 
 
+def resumable(path: Path, recipe: Recipe, log) -> dict | None:
+    """The checkpoint to resume from: one of this very recipe. A checkpoint of another recipe
+    (other epochs, samples, seed...) or one that cannot be read is set aside, saying so, and the
+    training starts over: never resumed under the wrong label, never a traceback."""
+    if not path.exists():
+        return None
+    try:
+        ckpt = torch.load(path, weights_only=False)
+        ckpt["phase"], ckpt["epoch"]  # noqa: B018 - a checkpoint without them is not one of ours
+    except Exception as exc:  # noqa: BLE001 - truncated, garbage or empty: all mean "unreadable"
+        aside = path.with_name(path.name + ".unreadable")
+        path.replace(aside)
+        log(f"{path.name} cannot be read ({type(exc).__name__}: {str(exc)[:120]}); moved to {aside.name}, "
+            "training starts over")
+        return None
+    if ckpt.get("recipe") != asdict(recipe):
+        theirs = ckpt.get("recipe") or {}
+        changed = sorted(k for k in asdict(recipe) if theirs.get(k) != asdict(recipe)[k])
+        log(f"{path.name} belongs to another recipe (differs in {', '.join(changed) or 'its format'}); "
+            "training starts over")
+        return None
+    return ckpt
+
+
 def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], None] = print) -> dict:
     """Train (and prune and fine-tune) per ``recipe``; return and write metrics.json."""
     out_dir = Path(out_dir)
@@ -244,8 +268,8 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
     phases = recipe.phases
     total = sum(n for _, n in phases)
     ckpt_path = out_dir / CHECKPOINT
-    if ckpt_path.exists():
-        ckpt = torch.load(ckpt_path, weights_only=False)
+    ckpt = resumable(ckpt_path, recipe, log)
+    if ckpt is not None:
         state.restore(ckpt, generator, dict(phases)[ckpt["phase"]])
         log(f"resuming from {CHECKPOINT}: {state.epoch} of {total} epochs done")
     progress = _Progress(total, steps, log)
