@@ -142,9 +142,18 @@ def test_one_build_per_directory_at_a_time(tmp_path):
     training = psutil.Process(first.pid).children(recursive=True)
     first.kill()
     first.wait()
-    assert training and not psutil.wait_procs(training, timeout=1.0)[1]  # no training outlives its build
+    alive = psutil.wait_procs(training, timeout=1.0)[1]
+    assert training and all(_dead(p) for p in alive)  # no training outlives its build
     assert second.returncode == 1
     assert f"{out} is in use by another qnnc (pid {first.pid}:" in second.stderr
     assert "--epochs 200" in second.stderr
     third = qnnc("build", str(tfc), "--out", str(out), "--until", "train", "--epochs", "1", "--samples", "2000")
     assert third.returncode == 0, third.stderr
+
+
+def _dead(process: psutil.Process) -> bool:
+    """Ended: gone, or a zombie its new parent has not reaped yet."""
+    try:
+        return process.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
