@@ -157,3 +157,15 @@ def _dead(process: psutil.Process) -> bool:
         return process.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
+
+
+@pytest.mark.slow
+def test_exports_are_byte_identical_wherever_they_run(tmp_path):
+    """Same spec and weights, two directories: the same ONNX files, and no side files left."""
+    outs = [tmp_path / "one", tmp_path / "somewhere" / "else"]
+    for out in outs:
+        result = qnnc("estimate", str(MLP), "--out", str(out))
+        assert result.returncode == 0, result.stderr
+    for name in ("model.qonnx.onnx", "model.onnx"):
+        assert (outs[0] / "export" / name).read_bytes() == (outs[1] / "export" / name).read_bytes()
+    assert sorted(p.name for p in (outs[0] / "export").iterdir()) == ["model.onnx", "model.qonnx.onnx"]
