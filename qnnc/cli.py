@@ -8,6 +8,7 @@ inside their own handler, so ``qnnc lint`` and ``qnnc fmt`` never load them.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
 import traceback
@@ -244,13 +245,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`qnnc lint ... | head`): not a bug, nothing to say
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's flush at exit stays quiet
         return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            return _internal(exc)
+        print(f"qnnc: error: {environment_message(exc)}", file=sys.stderr)
+        return EXIT_ERRORS
     except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a report
-        print(f"qnnc: {InternalError(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
-        if os.environ.get("QNNC_DEBUG"):
-            traceback.print_exc()
-        else:
-            print("(set QNNC_DEBUG=1 to see the traceback)", file=sys.stderr)
-        return EXIT_INTERNAL
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    print(f"qnnc: {InternalError(f'{type(exc).__name__}: {exc}')}", file=sys.stderr)
+    if os.environ.get("QNNC_DEBUG"):
+        traceback.print_exception(exc)
+    else:
+        print("(set QNNC_DEBUG=1 to see the traceback)", file=sys.stderr)
+    return EXIT_INTERNAL
+
+
+# the machine's state, not a bug in qnnc: said plainly, exit 1
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST,
+                      errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EMFILE, errno.ENOMEM}
+
+
+def environment_message(exc: OSError) -> str:
+    where = f" {exc.filename}" if exc.filename else ""
+    what = f"{exc.strerror or exc}{':' if where else ''}{where}"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{what}. Free some space (or build elsewhere with --out) and rerun: finished stages are kept"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{what}. The build directory must be writable: choose another with --out"
+    if exc.errno in (errno.EEXIST, errno.ENOTDIR, errno.EISDIR):
+        return f"{what}. A file stands where qnnc needs a directory (or the reverse): choose another --out"
+    return what
 
 
 def entry_point() -> None:

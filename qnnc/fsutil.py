@@ -13,9 +13,13 @@ def write_text_atomic(path: Path, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, a kill: the old file stays whole and no temporary is left
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def file_digest(path: Path, algorithm: str = "sha256") -> str:

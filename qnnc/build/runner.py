@@ -49,6 +49,8 @@ def run_build(comp: Compilation, root: Path, *, start=None, until=None, options:
 
 def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Options, log) -> dict:
     record = BuildRecord(root)
+    if record.note:
+        log(f"note: {record.note}")
     if start:
         options = replace(options, fresh=frozenset(select(start, until)))
     ctx = Context(root=root, plan=plan, spec=comp.spec, options=options, log=log)
@@ -76,8 +78,7 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
             log(f"  qnnc build {comp.source.path} --out {root} --from {stage.name}")
             break
         except QnncError as exc:
-            record.record(stage.name, status="failed", inputs=inputs, error=str(exc),
-                          seconds=round(time.perf_counter() - t0, 3))
+            _record_failure(record, stage.name, inputs, exc, time.perf_counter() - t0, log)
             if isinstance(exc, SpecError) and exc.source is None:
                 exc.source = comp.source
             raise
@@ -87,6 +88,15 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
         results[stage.name] = record.data["stages"][stage.name]
     log_summary(record, comp, root, log)
     return results
+
+
+def _record_failure(record: BuildRecord, stage: str, inputs: str, exc: Exception, seconds: float, log) -> None:
+    """Note the failure in build.json; if even that fails (a full disk), say so and let the
+    stage's own error through: recording a failure never hides it."""
+    try:
+        record.record(stage, status="failed", inputs=inputs, error=str(exc), seconds=round(seconds, 3))
+    except OSError as err:
+        log(f"note: the failure could not be recorded in {record.path} ({err.strerror})")
 
 
 def log_summary(record: BuildRecord, comp: Compilation, root: Path, log) -> None:

@@ -108,22 +108,33 @@ def die_with_parent() -> None:
 
 
 def _run_logged(cmd: list[str], ctx: Context, step: str, log_path: Path) -> None:
-    """Run a tool in the build dir; its output goes to the console and to its log."""
+    """Run a tool in the build dir; its output goes to the console and to its log. A log that
+    cannot be written (a full disk) is said once and the tool's output still reaches the
+    console, so the tool's own error is what the user sees."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
-        log.write(f"$ {' '.join(cmd)}\n")
+        writable = _append(log, f"$ {' '.join(cmd)}\n", log_path, ctx)
         proc = subprocess.Popen(cmd, cwd=ctx.root, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 preexec_fn=die_with_parent)
         tail: list[str] = []
         for line in proc.stdout:
-            log.write(line)
-            log.flush()
+            writable = writable and _append(log, line, log_path, ctx)
             tail = (tail + [line.rstrip()])[-15:]
             ctx.log("    " + line.rstrip())
         code = proc.wait()
     if code != 0:
         detail = "\n".join(tail[-5:])
         raise ToolchainError(step, f"exited with code {code}:\n{detail}", str(log_path))
+
+
+def _append(log, text: str, path: Path, ctx: Context) -> bool:
+    try:
+        log.write(text)
+        log.flush()
+    except OSError as exc:
+        ctx.log(f"note: {path} can no longer be written ({exc.strerror}); the output goes on below")
+        return False
+    return True
 
 
 # ---- export, estimate, hardware -------------------------------------------------------------

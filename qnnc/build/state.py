@@ -25,7 +25,24 @@ class BuildRecord:
 
     def __init__(self, root: Path):
         self.path = root / "build.json"
-        self.data = json.loads(self.path.read_text()) if self.path.exists() else {"stages": {}}
+        self.note: str | None = None  # what was done about a record that could not be read
+        self.data = self._load()
+
+    def _load(self) -> dict:
+        if not self.path.exists():
+            return {"stages": {}}
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if not (isinstance(data, dict) and isinstance(data.get("stages"), dict)
+                    and all(isinstance(e, dict) for e in data["stages"].values())):
+                raise ValueError("not a build record")
+        except (ValueError, UnicodeDecodeError) as exc:
+            aside = self.path.with_name("build.json.unreadable")
+            self.path.replace(aside)
+            self.note = (f"{self.path} could not be read ({exc}); moved to {aside.name}: every stage is checked "
+                         "again (finished training resumes from its checkpoint)")
+            return {"stages": {}}
+        return data
 
     def is_current(self, stage: str, inputs_hash: str) -> bool:
         entry = self.data["stages"].get(stage)

@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -115,13 +116,24 @@ def accuracy(model, predict, x, y, size: int = 1024) -> float:
 
 
 # ---- checkpoints --------------------------------------------------------------------------------
+DISK_FULL_BYTES = 1 << 20  # less free space than this after a failed save: the disk is full
+
+
 def save_atomic(obj, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    with open(tmp, "rb") as fh:
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        torch.save(obj, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException as exc:  # a full disk, a kill: the last checkpoint stays whole, no temporary left
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, Exception) and shutil.disk_usage(path.parent).free < DISK_FULL_BYTES:
+            # torch reports a full disk as "unexpected pos"; say what it is, where, and what to do
+            raise SystemExit(f"train.py: error: no space left on the device to write {path}; free some space "
+                             "and rerun: training resumes from its last checkpoint") from exc
+        raise
 
 
 def write_json_atomic(obj, path: Path) -> None:

@@ -1,0 +1,80 @@
+"""Faults and bad state lose nothing and are said plainly: a full disk, an --out that is a file,
+a corrupt build record: exit 1 with the file and what to do, never "a bug in qnnc", no
+temporary files left, and what was built before is kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+MLP = ROOT / "specs" / "digits_mlp_w2a2.qnn"
+
+
+def qnnc(*args):
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 100 KB filesystem (a tmpfs; needs root, as CI and the development machines have)."""
+    mount = tmp_path / f"disk-{uuid.uuid4().hex[:6]}"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=100k", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_is_an_environment_error_naming_the_file(small_disk):
+    result = qnnc("build", str(MLP), "--out", str(small_disk / "b"), "--until", "train", "--epochs", "2")
+    assert result.returncode == 1, result.stderr
+    assert "no space left" in result.stderr.lower() and "this is a bug" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not [p for p in (small_disk / "b").rglob(".*tmp*")], "temporary files left behind"
+    assert (small_disk / "b" / "model.py").exists()  # what generate wrote is kept
+
+
+def test_an_out_that_is_a_file_is_an_environment_error(tmp_path):
+    (tmp_path / "f").write_text("mine")
+    result = qnnc("build", str(MLP), "--out", str(tmp_path / "f"), "--until", "generate")
+    assert result.returncode == 1
+    assert f"{tmp_path / 'f'}" in result.stderr and "choose another --out" in result.stderr
+    assert (tmp_path / "f").read_text() == "mine"
+
+
+@pytest.mark.parametrize("damage", ["", "{", "[1, 2]", '{"stages": {"train": 3}}'])
+def test_a_corrupt_build_record_is_set_aside_and_the_build_goes_on(tmp_path, damage):
+    out = tmp_path / "b"
+    assert qnnc("build", str(MLP), "--out", str(out), "--until", "generate").returncode == 0
+    (out / "build.json").write_text(damage)
+    result = qnnc("build", str(MLP), "--out", str(out), "--until", "generate")
+    assert result.returncode == 0, result.stderr
+    assert "build.json could not be read" in result.stdout and "moved to build.json.unreadable" in result.stdout
+    assert (out / "build.json.unreadable").read_text() == damage
+    assert json.loads((out / "build.json").read_text())["stages"]["generate"]["status"] == "done"
+
+
+def test_temporary_files_are_removed_when_a_write_fails(tmp_path, monkeypatch):
+    from qnnc import fsutil
+
+    target = tmp_path / "x.json"
+    target.write_text("old")
+
+    def boom(*_args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError):
+        fsutil.write_text_atomic(target, "new")
+    monkeypatch.undo()
+    assert target.read_text() == "old" and sorted(p.name for p in Path(tmp_path).iterdir()) == ["x.json"]
