@@ -78,3 +78,17 @@ def test_temporary_files_are_removed_when_a_write_fails(tmp_path, monkeypatch):
         fsutil.write_text_atomic(target, "new")
     monkeypatch.undo()
     assert target.read_text() == "old" and sorted(p.name for p in Path(tmp_path).iterdir()) == ["x.json"]
+
+
+def test_a_corrupt_sweep_study_names_the_file_and_the_way_out(tmp_path):
+    from test_sweep_e2e import SPEC
+
+    spec = tmp_path / "s.qnn"
+    spec.write_text(SPEC)
+    out = tmp_path / "sweep"
+    out.mkdir()
+    (out / "study.db").write_bytes(b"SQLite format 3\0" + b"\xff" * 4000)  # a header, then garbage
+    result = qnnc("sweep", str(spec), "--out", str(out))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{out / 'study.db'} cannot be read" in result.stderr and "mv " in result.stderr
+    assert "this is a bug" not in result.stderr

@@ -68,7 +68,7 @@ def open_study(config: SweepConfig, spec):
                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=1))
         return optuna.create_study(study_name=config.study, storage=storage, directions=list(DIRECTIONS),
                                    sampler=sampler(spec), load_if_exists=True)
-    return racing(create)
+    return racing(create, config.storage)
 
 
 def open_curves(config: SweepConfig, spec):
@@ -78,16 +78,27 @@ def open_curves(config: SweepConfig, spec):
 
     return racing(lambda: optuna.create_study(study_name=curves_name(config.study), storage=config.storage,
                                               direction="maximize", pruner=make_pruner(spec.sweep),
-                                              load_if_exists=True))
+                                              load_if_exists=True), config.storage)
 
 
-def racing(create, attempts: int = 5):
+CORRUPT = ("malformed", "not a database", "file is encrypted")
+
+
+class CorruptStudyError(QnncError):
+    def __init__(self, reason: str, storage: str):
+        where = storage.removeprefix("sqlite:///")
+        super().__init__(f"the sweep's study storage {where} cannot be read ({reason}). Move it aside (e.g. mv "
+                         f"{where} {where}.bad) and rerun: a new study starts, and trials whose builds are "
+                         "complete are not retrained")
+
+
+def racing(create, storage: str, attempts: int = 5):
     """Workers starting together race to create the storage's tables and types and a study;
     the loser of a race finds them made and loads them on its next attempt."""
     import time
 
     import optuna
-    from sqlalchemy.exc import IntegrityError
+    from sqlalchemy.exc import DatabaseError, IntegrityError
 
     for attempt in range(attempts):
         try:
@@ -96,6 +107,10 @@ def racing(create, attempts: int = 5):
             if attempt == attempts - 1:
                 raise
             time.sleep(0.5 * (attempt + 1))
+        except DatabaseError as exc:
+            if not any(word in str(exc.orig) for word in CORRUPT):
+                raise
+            raise CorruptStudyError(str(exc.orig), storage) from exc
     raise AssertionError("unreachable")
 
 
