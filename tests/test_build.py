@@ -169,3 +169,15 @@ def test_exports_are_byte_identical_wherever_they_run(tmp_path):
     for name in ("model.qonnx.onnx", "model.onnx"):
         assert (outs[0] / "export" / name).read_bytes() == (outs[1] / "export" / name).read_bytes()
     assert sorted(p.name for p in (outs[0] / "export").iterdir()) == ["model.onnx", "model.qonnx.onnx"]
+
+
+def test_the_continue_command_keeps_the_builds_options_and_quotes_paths():
+    import shlex
+    from pathlib import Path
+
+    from qnnc.build.runner import continue_command
+    from qnnc.build.stages import Options
+
+    text = continue_command("my specs/t.qnn", Path("out dir/b"), "hardware", Options(epochs=2, samples=500))
+    assert shlex.split(text) == ["qnnc", "build", "my specs/t.qnn", "--out", "out dir/b", "--from", "hardware",
+                                 "--epochs", "2", "--samples", "500"]

@@ -3,6 +3,7 @@ everything in build.json."""
 
 from __future__ import annotations
 
+import shlex
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -75,7 +76,7 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
             record.record(stage.name, status="needs-vivado", inputs=inputs, error=str(exc))
             log(f"[{stage.name}] stopped: {exc}.")
             log(f"Everything built so far is kept in {root}. On a machine with Vivado/Vitis, continue with:")
-            log(f"  qnnc build {comp.source.path} --out {root} --from {stage.name}")
+            log("  " + continue_command(comp.source.path, root, stage.name, options))
             break
         except QnncError as exc:
             _record_failure(record, stage.name, inputs, exc, time.perf_counter() - t0, log)
@@ -88,6 +89,13 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
         results[stage.name] = record.data["stages"][stage.name]
     log_summary(record, comp, root, log)
     return results
+
+
+def continue_command(spec_path: str, root: Path, stage: str, options: Options) -> str:
+    """The command that continues this build directory from ``stage`` with the options it ran
+    with (so the Vivado machine does not retrain another recipe), quoted for a POSIX shell."""
+    args = ["qnnc", "build", spec_path, "--out", str(root), "--from", stage, *options.train_args()]
+    return shlex.join(args)
 
 
 def _record_failure(record: BuildRecord, stage: str, inputs: str, exc: Exception, seconds: float, log) -> None:
