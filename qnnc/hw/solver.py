@@ -32,8 +32,13 @@ class Choice:
     cost: Mapping[str, float]  # resource -> amount
     alternative: bool = False  # departs from FINN's defaults (e.g. weights in LUT-RAM)
 
+    def __post_init__(self):
+        lut, bram, uram, dsp = (float(self.cost.get(r, 0)) for r in RESOURCES)
+        object.__setattr__(self, "_vector", (lut, bram, uram, dsp))
+
     def weighted(self, weights: Mapping[str, float]) -> float:
-        return sum(weights[r] * self.cost.get(r, 0) for r in RESOURCES)
+        a, b, c, d = self._vector
+        return weights["LUT"] * a + weights["BRAM_18K"] * b + weights["URAM"] * c + weights["DSP"] * d
 
 
 @dataclass(frozen=True)

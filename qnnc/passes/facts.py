@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,11 @@ class Facts:
         return frozenset(k for k in ("shapes", "folding") if getattr(self, k) is not None)
 
     def shape_of(self, name: str) -> LayerShape:
-        return next(s for s in self.shapes or () if s.name == name)
+        return self._by_name[name]
+
+    @cached_property
+    def _by_name(self) -> dict[str, LayerShape]:
+        return {s.name: s for s in self.shapes or ()}
 
     def with_(self, **changes) -> Facts:
         return replace(self, **changes)

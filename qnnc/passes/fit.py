@@ -98,8 +98,8 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     target = hw_target.target_cycles(spec)
     if found.fits and (target is None or found.cycles <= target):
         return facts, []
-    return facts, [_diagnostic(spec, found, fastest_free(spec, facts), hw_target.budget(spec),
-                               hw_target.capacity(spec), target)]
+    free = fastest_free(spec, facts) if facts.folding or target is not None else found  # else the same design
+    return facts, [_diagnostic(spec, found, free, hw_target.budget(spec), hw_target.capacity(spec), target)]
 
 
 def analytic_key(key: str) -> str | None:

@@ -66,8 +66,7 @@ class _Builder:
             return None
 
     def _field_spans(self, path: tuple) -> dict[str, Span]:
-        n = len(path)
-        return {k[n]: s for k, s in self.loc.spans.items() if len(k) == n + 1 and k[:n] == path}
+        return self.loc.spans.fields(path)
 
     # ---- sections -----------------------------------------------------------------------
     def build(self, module: ast.Module) -> m.Spec | None:
