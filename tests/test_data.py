@@ -65,3 +65,43 @@ def test_every_download_has_a_canonical_url():
             assert remote.url.startswith(("https://", "http://"))
             assert remote.md5 is None or len(remote.md5) == 32
     assert all(f.md5 for n in ("mnist", "fashion-mnist", "cifar10") for f in data.REMOTE[n].values())
+
+
+def fashion_files(folder, images, labels):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, arr in zip(data.IDX_FILES, (images, labels, images[:2], labels[:2]), strict=True):
+        write_idx(folder / f"{name}.gz", arr)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "header only", "too few labels", "not gzip", "wrong magic"])
+def test_damaged_idx_files_are_named_with_what_is_wrong(tmp_path, monkeypatch, damage):
+    images, labels = np.zeros((5, 28, 28)), np.array([3, 1, 4, 1, 5])
+    fashion_files(tmp_path / "fashion-mnist", images, labels)
+    target = tmp_path / "fashion-mnist" / f"{data.IDX_FILES[0]}.gz"
+    raw = gzip.decompress(target.read_bytes())
+    if damage == "truncated":
+        target.write_bytes(gzip.compress(raw[:-100]))
+    elif damage == "header only":
+        target.write_bytes(gzip.compress(raw[:16]))
+    elif damage == "too few labels":
+        write_idx(tmp_path / "fashion-mnist" / f"{data.IDX_FILES[1]}.gz", labels[:3])
+    elif damage == "not gzip":
+        target.write_bytes(b"not a gzip file at all")
+    else:
+        target.write_bytes(gzip.compress(b"\x00\x00\x09\x03" + raw[4:]))
+    monkeypatch.setenv("QNNC_DATA_DIR", str(tmp_path))
+    with pytest.raises(data.DataFileError) as caught:
+        data.load("fashion-mnist")
+    assert "fashion-mnist/" in str(caught.value) and "idx" in str(caught.value)
+
+
+def test_mnist_files_in_the_data_dir_win_over_the_bundled_copy(tmp_path, monkeypatch):
+    rng = np.random.default_rng(1)
+    images, labels = rng.integers(0, 256, (5, 28, 28)), np.array([9, 8, 7, 6, 5])
+    folder = tmp_path / "mnist"
+    folder.mkdir()
+    for name, arr in zip(data.IDX_FILES, (images, labels, images[:2], labels[:2]), strict=True):
+        write_idx(folder / f"{name}.gz", arr)
+    monkeypatch.setenv("QNNC_DATA_DIR", str(tmp_path))
+    x_tr, y_tr, _, _ = data.load("mnist")
+    assert len(x_tr) == 5 and y_tr.tolist() == [9, 8, 7, 6, 5]

@@ -167,6 +167,8 @@ def read_zarr_zip(path: Path, key: str) -> np.ndarray:
 
 
 def _mnist() -> Arrays:
+    if user_files("mnist"):  # files the user pointed at win over the bundled copy
+        return _idx_dataset("mnist")
     archive = pureml_mnist_archive()
     if archive is not None:
         keys = ("train_images", "train_labels", "test_images", "test_labels")
@@ -178,15 +180,28 @@ def _fashion() -> Arrays:
     return _idx_dataset("fashion-mnist")
 
 
+class DataFileError(QnncError):
+    """A data file is damaged or not what its name says; the message names it."""
+
+
 def read_idx(path: Path) -> np.ndarray:
-    """An IDX file (MNIST's format), plain or gzipped."""
+    """An IDX file (MNIST's format), plain or gzipped, checked: magic, header and size."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
-    if data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise QnncError(f"{path} is not an unsigned-byte IDX file")
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError; a cut gzip stream an EOFError
+        raise DataFileError(f"{path} cannot be read ({exc}); replace it with an intact copy") from exc
+    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise DataFileError(f"{path} is not an unsigned-byte IDX file (its first bytes are {data[:4]!r})")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise DataFileError(f"{path}: the IDX header is cut short ({len(data)} bytes for {ndim} dimensions)")
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
+    size = len(data) - 4 - 4 * ndim
+    if size != int(np.prod(dims, dtype=np.int64)):
+        raise DataFileError(f"{path}: the header says {' x '.join(map(str, dims))} values, the file holds {size:,}; "
+                            "it is truncated or damaged")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
@@ -198,6 +213,12 @@ def _find(name: str, filename: str) -> Path | None:
     return None
 
 
+def user_files(name: str) -> bool:
+    """Whether ``$QNNC_DATA_DIR/<name>`` holds the dataset's IDX files."""
+    folder = os.environ.get("QNNC_DATA_DIR")
+    return bool(folder) and all(any((Path(folder) / name / f).is_file() for f in (n, f"{n}.gz")) for n in IDX_FILES)
+
+
 def _idx_paths(name: str) -> list[Path] | None:
     paths = [_find(name, f) for f in IDX_FILES]
     return None if any(p is None for p in paths) else paths
@@ -207,7 +228,18 @@ def _idx_dataset(name: str) -> Arrays:
     paths = _idx_paths(name)
     if paths is None:
         raise _missing(name)
-    return tuple(read_idx(p) for p in paths)  # type: ignore[return-value]
+    arrays = [read_idx(p) for p in paths]
+    shape = DATASETS[name].shape
+    for images, labels, x_path, y_path in ((arrays[0], arrays[1], paths[0], paths[1]),
+                                           (arrays[2], arrays[3], paths[2], paths[3])):
+        if images.ndim < 2 or int(np.prod(images.shape[1:])) != int(np.prod(shape)):
+            raise DataFileError(f"{x_path}: images of {' x '.join(map(str, images.shape[1:]))}, "
+                                f"'{name}' has {' x '.join(map(str, shape))}")
+        if labels.ndim != 1 or len(labels) != len(images):
+            raise DataFileError(f"{y_path} holds {labels.size:,} labels for the {len(images):,} images of {x_path}")
+        if labels.size and labels.max() >= DATASETS[name].classes:
+            raise DataFileError(f"{y_path}: label {labels.max()} out of range for {DATASETS[name].classes} classes")
+    return tuple(arrays)  # type: ignore[return-value]
 
 
 # ---- CIFAR-10: the python pickle batches --------------------------------------------------------

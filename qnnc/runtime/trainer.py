@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from qnnc.errors import QnncError
 from qnnc.fsutil import write_text_atomic
 from qnnc.runtime import CURVE, data, prune
 
@@ -273,7 +274,10 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
     """Train (and prune and fine-tune) per ``recipe``; return and write metrics.json."""
     out_dir = Path(out_dir)
     generator = seed_everything(recipe.seed)
-    tensors = load_tensors(recipe)
+    try:
+        tensors = load_tensors(recipe)
+    except QnncError as exc:  # missing or damaged data: the file and the fix, not a traceback
+        raise SystemExit(f"train.py: error: {exc}") from exc
     x_tr, y_tr, x_te, y_te = tensors.x_train, tensors.y_train, tensors.x_test, tensors.y_test
     steps = -(-len(x_tr) // recipe.batch)
     state = _State(hooks, recipe, steps)
