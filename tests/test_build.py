@@ -181,3 +181,25 @@ def test_the_continue_command_keeps_the_builds_options_and_quotes_paths():
     text = continue_command("my specs/t.qnn", Path("out dir/b"), "hardware", Options(epochs=2, samples=500))
     assert shlex.split(text) == ["qnnc", "build", "my specs/t.qnn", "--out", "out dir/b", "--from", "hardware",
                                  "--epochs", "2", "--samples", "500"]
+
+
+def test_a_bug_in_qnnc_is_internal_and_a_tool_failure_is_the_toolchains(tmp_path):
+    import json as stdlib_json
+
+    from qnnc.build.stages import Context, Options, run_backend
+    from qnnc.errors import InternalError, ToolchainError
+
+    ctx = Context(root=tmp_path, plan=None, spec=None, options=Options(), log=lambda _line: None)
+
+    def qnnc_bug(root, spec):
+        from qnnc.hw import solver
+
+        return solver.fastest([], {}, {})  # max() of nothing, raised in qnnc's own code
+
+    def tool_failure(root, spec):
+        return stdlib_json.loads("{")  # raised inside a library qnnc calls
+
+    with pytest.raises(InternalError, match="ValueError"):
+        run_backend("export", qnnc_bug, ctx)
+    with pytest.raises(ToolchainError, match="JSONDecodeError"):
+        run_backend("export", tool_failure, ctx)

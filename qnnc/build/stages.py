@@ -4,6 +4,7 @@ naming its log, and leaves what earlier stages produced untouched."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.build.state import sha256_file, sha256_text
-from qnnc.errors import QnncError, SpecError, ToolchainError
+from qnnc.errors import InternalError, QnncError, SpecError, ToolchainError
 from qnnc.fsutil import write_text_atomic
 
 
@@ -153,12 +154,26 @@ def run_backend(step: str, fn, ctx: Context) -> dict:
         with open(log_path, "w", encoding="utf-8") as log, redirect_stdout(log), redirect_stderr(log):
             return fn(ctx.root, ctx.spec)
     except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
-        with open(log_path, "a", encoding="utf-8") as log:
+        with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
-        if isinstance(exc, SpecError):
-            raise  # a condition lint also knows: the same coded diagnostic, at the spec's text
+        if isinstance(exc, SpecError | OSError):
+            raise  # a condition lint also knows (coded, at the spec's text), or the machine's (said as such)
+        if not isinstance(exc, QnncError) and raised_in_qnnc(exc):
+            raise InternalError(f"{type(exc).__name__}: {exc} in step '{step}' (log: {log_path})") from exc
         text = str(exc) if isinstance(exc, QnncError) else f"{type(exc).__name__}: {exc}"
         raise ToolchainError(step, text, str(log_path)) from exc
+
+
+QNNC_PACKAGE = str(Path(__file__).resolve().parent.parent)
+
+
+def raised_in_qnnc(exc: BaseException) -> bool:
+    """Whether the innermost frame of the traceback is qnnc's own code: then it is qnnc's bug,
+    not the tool's (an exception raised inside FINN, Brevitas or torch is the toolchain's)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(QNNC_PACKAGE)
 
 
 def _export(ctx: Context) -> dict:
