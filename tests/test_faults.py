@@ -92,3 +92,17 @@ def test_a_corrupt_sweep_study_names_the_file_and_the_way_out(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"{out / 'study.db'} cannot be read" in result.stderr and "mv " in result.stderr
     assert "this is a bug" not in result.stderr
+
+
+def test_a_read_only_directory_is_an_environment_error(tmp_path):
+    mount = tmp_path / "ro"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)], capture_output=True)
+    if made.returncode:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        result = qnnc("build", str(MLP), "--out", str(mount / "b"), "--until", "generate")
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+    assert result.returncode == 1, result.stderr
+    assert "Read-only file system" in result.stderr and "must be writable" in result.stderr
