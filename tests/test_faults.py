@@ -106,3 +106,15 @@ def test_a_read_only_directory_is_an_environment_error(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
     assert result.returncode == 1, result.stderr
     assert "Read-only file system" in result.stderr and "must be writable" in result.stderr
+
+
+def test_a_damaged_trained_model_is_rebuilt_from_its_checkpoint(tmp_path):
+    out = tmp_path / "b"
+    assert qnnc("build", str(MLP), "--out", str(out), "--until", "train", "--epochs", "2").returncode == 0
+    good = (out / "model.pt").read_bytes()
+    (out / "model.pt").write_bytes(b"\0" * 10)
+    result = qnnc("build", str(MLP), "--out", str(out), "--until", "train", "--epochs", "2")
+    assert result.returncode == 0, result.stderr
+    assert "[train] what it wrote (model.pt) changed or is gone since: running it again" in result.stdout
+    assert "resuming from checkpoints/last.pt: 2 of 2 epochs done" in result.stdout  # nothing retrained
+    assert (out / "model.pt").read_bytes() == good

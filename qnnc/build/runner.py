@@ -10,7 +10,7 @@ from pathlib import Path
 
 from qnnc.build.lock import build_lock
 from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options, VivadoMissingError
-from qnnc.build.state import BuildRecord
+from qnnc.build.state import BuildRecord, sha256_file
 from qnnc.compiler import Compilation
 from qnnc.errors import QnncError, SpecError
 
@@ -62,7 +62,11 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
         if stage.name not in chosen:
             continue
         inputs = stage.inputs(ctx)
-        if record.is_current(stage.name, inputs) and stage.name not in forced:
+        current = record.is_current(stage.name, inputs)
+        if current and not record.intact(stage.name, root):
+            log(f"[{stage.name}] what it wrote ({', '.join(stage.produces)}) changed or is gone since: running it again")
+            current = False
+        if current and stage.name not in forced:
             log(f"[{stage.name}] up to date")
             results[stage.name] = record.data["stages"][stage.name]
             continue
@@ -84,7 +88,8 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
                 exc.source = comp.source
             raise
         seconds = round(time.perf_counter() - t0, 3)
-        record.record(stage.name, status="done", inputs=inputs, seconds=seconds, outputs=outputs)
+        files = {rel: sha256_file(root / rel) for rel in stage.produces if (root / rel).is_file()}
+        record.record(stage.name, status="done", inputs=inputs, seconds=seconds, outputs=outputs, files=files)
         log(f"[{stage.name}] done in {seconds:.1f} s")
         results[stage.name] = record.data["stages"][stage.name]
     log_summary(record, comp, root, log)

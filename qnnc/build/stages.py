@@ -54,6 +54,7 @@ class Stage:
     summary: str
     inputs: Callable[[Context], str]
     run: Callable[[Context], dict]
+    produces: tuple[str, ...] = ()  # files whose hashes are recorded: a damaged one reruns the stage
 
 
 # ---- generate ----------------------------------------------------------------------------------
@@ -210,9 +211,11 @@ def _hardware(ctx: Context) -> dict:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files),
-    Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train),
-    Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export),
+    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files,
+          ("model.py", "train.py")),
+    Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train, ("model.pt",)),
+    Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export,
+          ("export/model.qonnx.onnx", "export/model.onnx")),
     Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models agree on held-out data",
           _file_inputs("export/model.onnx", "model.pt"), _verify),
     Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",

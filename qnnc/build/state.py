@@ -48,6 +48,11 @@ class BuildRecord:
         entry = self.data["stages"].get(stage)
         return bool(entry) and entry.get("status") == "done" and entry.get("inputs") == inputs_hash
 
+    def intact(self, stage: str, root: Path) -> bool:
+        """The files the stage recorded are there, unchanged since it wrote them."""
+        files = self.data["stages"].get(stage, {}).get("files", {})
+        return all((root / rel).is_file() and sha256_file(root / rel) == digest for rel, digest in files.items())
+
     def record(self, stage: str, **entry) -> None:
         self.data["stages"][stage] = entry
         self.save()
