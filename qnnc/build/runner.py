@@ -64,7 +64,8 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
         inputs = stage.inputs(ctx)
         current = record.is_current(stage.name, inputs)
         if current and not record.intact(stage.name, root):
-            log(f"[{stage.name}] what it wrote ({', '.join(stage.produces)}) changed or is gone since: running it again")
+            wrote = ", ".join(stage.produces)
+            log(f"[{stage.name}] what it wrote ({wrote}) changed or is gone since: running it again")
             current = False
         if current and stage.name not in forced:
             log(f"[{stage.name}] up to date")
