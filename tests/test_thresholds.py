@@ -80,6 +80,43 @@ def test_clipping_keeps_every_units_function(seed):
     np.testing.assert_array_equal(outputs(clipped, xs), before)
 
 
+def finn_minimization(model):
+    """FINN's bit-width minimization with its threshold clipping, as step_minimize_bit_width runs it."""
+    from finn.transformation.fpgadataflow.minimize_accumulator_width import MinimizeAccumulatorWidth
+    from finn.transformation.fpgadataflow.minimize_weight_bit_width import MinimizeWeightBitWidth
+    from finn.transformation.streamline.round_thresholds import RoundAndClipThresholds
+    from qonnx.transformation.infer_datatypes import InferDataTypes
+
+    for t in (MinimizeWeightBitWidth(), MinimizeAccumulatorWidth(), InferDataTypes(), RoundAndClipThresholds(),
+              InferDataTypes(), MinimizeWeightBitWidth()):
+        model = model.transform(t)
+    return model
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_an_xnor_units_never_firing_neuron_stays_silent_through_finns_minimization(seed):
+    """FINN clips an XNOR unit's thresholds to an accumulator type derived as if its inputs were
+    bipolar, which can turn 'never fires' (MW + 1) into a reachable popcount; qnnc puts the
+    thresholds back. Checked on the input that agrees with every weight (popcount MW)."""
+    from qnnc.backends.finn_compat import prepare_finn
+    from qnnc.backends.thresholds import clip_thresholds, restore_xnor_thresholds, xnor_thresholds
+
+    prepare_finn()
+    rng = np.random.default_rng(100 + seed)
+    mw, mh = int(rng.choice([16, 32, 64])), int(rng.integers(2, 6))  # a power of two: FINN's type ends at MW - 1
+    weights = rng.integers(0, 2, (mw, mh))
+    weights[0] = 0  # no all-agreeing column in the bipolar view: FINN's range stays below MW
+    thresholds = rng.integers(0, mw + 1, (mh, 1)).astype(float)
+    thresholds[1, 0] = mw + 50  # never fires
+    model = mvau_model(weights, thresholds, "BINARY", True)
+    xs = np.concatenate([rng.integers(0, 2, (40, mw)), weights.T]).astype(np.float32)  # weights.T: all agree
+    before = outputs(model, xs)
+    model, _ = clip_thresholds(model)
+    kept = xnor_thresholds(model)
+    model = restore_xnor_thresholds(finn_minimization(model), kept)[0]
+    np.testing.assert_array_equal(outputs(model, xs), before)
+
+
 W1A1 = """\
 network digits_w1a1 {
   input uint8[1, 8, 8] scale 1/16 -> quant bipolar
@@ -131,3 +168,6 @@ def test_a_neuron_that_always_fires_builds_and_verifies_bit_exactly(tmp_path):
     hw = ModelWrapper(str(out / "finn" / "intermediate_models" / "step_convert_to_hw.onnx"))
     xnor = [n for n in hw.graph.node if n.op_type == "MVAU" and len(n.input) > 2]
     assert min(hw.get_initializer(n.input[2]).min() for n in xnor) < 0  # what FINN asserts on
+    final = ModelWrapper(str(out / "finn" / "intermediate_models" / "step_qnnc_restore_xnor_thresholds.onnx"))
+    fc1 = next(n for n in final.graph.node if n.op_type.startswith("MVAU") and n.name.endswith("_1"))
+    assert final.get_initializer(fc1.input[2]).max() == 32 + 1  # the silenced neuron: above fc1's popcount

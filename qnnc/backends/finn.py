@@ -10,7 +10,7 @@ from pathlib import Path
 from qnnc.backends.export import FINN_INPUT
 from qnnc.backends.finn_compat import build_dataflow, prepare_finn
 from qnnc.backends.folding import FOLDING_JSON, FOLDING_REPORT, make_folding_step
-from qnnc.backends.thresholds import step_qnnc_clip_thresholds
+from qnnc.backends.thresholds import threshold_steps
 from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic, SpecError
 from qnnc.fsutil import write_text_atomic
@@ -75,8 +75,10 @@ def estimate_steps(spec: m.Spec, root: Path) -> list:
 
     replaced = ("step_target_fps_parallelization", "step_apply_folding_config")
     steps = [s for s in bc.estimate_only_dataflow_steps if s not in replaced]
-    steps.insert(steps.index("step_convert_to_hw") + 1, step_qnnc_clip_thresholds)
-    steps.insert(steps.index("step_minimize_bit_width") + 1, make_folding_step(spec, root))
+    clip, restore = threshold_steps()
+    steps.insert(steps.index("step_convert_to_hw") + 1, clip)
+    steps.insert(steps.index("step_minimize_bit_width") + 1, restore)
+    steps.insert(steps.index("step_minimize_bit_width") + 2, make_folding_step(spec, root))
     return steps
 
 

@@ -71,6 +71,66 @@ def clip_thresholds(model):
     return model, changed
 
 
-def step_qnnc_clip_thresholds(model, cfg):
-    """qnnc: thresholds clipped into each unit's reachable range (the function is unchanged)."""
-    return clip_thresholds(model)[0]
+def xnor_thresholds(model) -> dict[str, np.ndarray]:
+    """The thresholds of every XNOR matrix unit, keyed by their tensor's name (FINN keeps the
+    name through specialization and bit-width minimization)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    kept = {}
+    for node in model.graph.node:
+        if node.op_type.startswith("MVAU") and len(node.input) > 2 and getCustomOp(node).get_nodeattr(
+                "binaryXnorMode"):
+            thresholds = model.get_initializer(node.input[2])
+            if thresholds is not None:
+                kept[node.input[2]] = thresholds.copy()
+    return kept
+
+
+def restore_xnor_thresholds(model, kept: dict[str, np.ndarray]):
+    """Undo FINN's clipping of XNOR units' thresholds; returns (model, names of the nodes changed).
+
+    FINN's ``RoundAndClipThresholds`` clips to an accumulator type that
+    ``MinimizeAccumulatorWidth`` derives as if the inputs were bipolar (a range of
+    [-#negative weights, #positive weights]), while an XNOR unit computes a popcount in [0, MW]:
+    a never-firing neuron's threshold MW + 1 can come back as a reachable value, and the neuron
+    fires when every input agrees with its weights. The kept thresholds (already clipped into
+    [0, MW + 1], rounded up as the popcount is whole) go back, with a threshold type and an
+    accumulator wide enough for them."""
+    from qonnx.core.datatype import DataType
+    from qonnx.custom_op.registry import getCustomOp
+
+    changed = []
+    for node in model.graph.node:
+        if not (node.op_type.startswith("MVAU") and len(node.input) > 2 and node.input[2] in kept):
+            continue
+        inst = getCustomOp(node)
+        want = np.ceil(kept[node.input[2]]).astype(np.float32)
+        if np.array_equal(model.get_initializer(node.input[2]), want):
+            continue
+        model.set_initializer(node.input[2], want)
+        wide = DataType.get_smallest_possible(-int(want.max()) - 1)  # signed, as FINN keeps XNOR thresholds
+        if model.get_tensor_datatype(node.input[2]).bitwidth() < wide.bitwidth():
+            model.set_tensor_datatype(node.input[2], wide)
+        if DataType[inst.get_nodeattr("accDataType")].bitwidth() < wide.bitwidth():
+            inst.set_nodeattr("accDataType", wide.name)
+        changed.append(node.name)
+    return model, changed
+
+
+def threshold_steps():
+    """The pair of FINN build steps around FINN's bit-width minimization: clip every unit's
+    thresholds into its reachable range (after the conversion to hardware layers), and put XNOR
+    units' thresholds back after FINN's own clipping (after ``step_minimize_bit_width``)."""
+    kept: dict[str, np.ndarray] = {}
+
+    def step_qnnc_clip_thresholds(model, cfg):
+        """qnnc: thresholds clipped into each unit's reachable range (the function is unchanged)."""
+        model = clip_thresholds(model)[0]
+        kept.update(xnor_thresholds(model))
+        return model
+
+    def step_qnnc_restore_xnor_thresholds(model, cfg):
+        """qnnc: XNOR units' thresholds as they were before FINN's accumulator-type clipping."""
+        return restore_xnor_thresholds(model, kept)[0]
+
+    return step_qnnc_clip_thresholds, step_qnnc_restore_xnor_thresholds

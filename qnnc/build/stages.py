@@ -54,7 +54,7 @@ class Stage:
     summary: str
     inputs: Callable[[Context], str]
     run: Callable[[Context], dict]
-    produces: tuple[str, ...] = ()  # files whose hashes are recorded: a damaged one reruns the stage
+    produces: tuple[str, ...] = ()  # files checked before the stage counts as done: a damaged one reruns it
 
 
 # ---- generate ----------------------------------------------------------------------------------
@@ -211,8 +211,7 @@ def _hardware(ctx: Context) -> dict:
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files,
-          ("model.py", "train.py")),
+    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files),
     Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train, ("model.pt",)),
     Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export,
           ("export/model.qonnx.onnx", "export/model.onnx")),
