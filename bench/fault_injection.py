@@ -94,7 +94,7 @@ def disk_full(spec: Path, work: Path, reference: dict, size: str) -> dict | None
 
 
 def corrupt(spec: Path, work: Path, reference_dir: Path, reference: dict, target: str, payload: bytes) -> dict:
-    out = work / f"corrupt-{target.replace('/', '-')}"
+    out = Path(tempfile.mkdtemp(prefix=f"corrupt-{target.replace('/', '-')}-", dir=work)) / "b"
     shutil.copytree(reference_dir, out)
     if target == "checkpoints/last.pt":  # a checkpoint exists only mid-training: rerun training from it
         record = json.loads((out / "build.json").read_text())
@@ -119,14 +119,20 @@ def main() -> int:
     assert build(args.spec, work / "reference").returncode == 0
     seconds = time.perf_counter() - start
     reference = outcome(work / "reference")
-    rows = [kill_at_random(args.spec, work, reference, rng, seconds) for _ in range(args.kills)]
-    for size in ("60k", "200k", "1m", "8m"):
-        row = disk_full(args.spec, work, reference, size)
+    rows = []
+
+    def keep(row: dict | None) -> None:
         if row:
             rows.append(row)
+            print(json.dumps({k: v for k, v in row.items()}, default=str)[:300], flush=True)
+
+    for _ in range(args.kills):
+        keep(kill_at_random(args.spec, work, reference, rng, seconds))
+    for size in ("60k", "200k", "1m", "8m"):
+        keep(disk_full(args.spec, work, reference, size))
     for target, payload in (("build.json", b"{"), ("checkpoints/last.pt", b"garbage"), ("checkpoints/last.pt", b""),
                             ("model.pt", b"\x00" * 10), ("export/model.onnx", b"not onnx")):
-        rows.append(corrupt(args.spec, work, work / "reference", reference, target, payload))
+        keep(corrupt(args.spec, work, work / "reference", reference, target, payload))
     print("| scenario | first exit | no traceback | recovered | identical | temporary files left |")
     print("|---|---|---|---|---|---|")
     for r in rows:
