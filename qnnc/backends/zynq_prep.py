@@ -57,7 +57,7 @@ def prepare(model, fpgapart: str, port_bits: int):
                                     f"runs before synthesis: {type(exc).__name__}: {exc}") from exc
         nodes = list(_hardware_nodes(work))
     for model_of, node in nodes:
-        if not finn_units.streams_fold(model_of, finn_units._inst(node)):
+        if not finn_units.streams_fold(model_of, finn_units.instance(node)):
             raise InternalError(f"qnnc's folding leaves {node.name} ({node.op_type}) illegal by FINN's folding rules "
                                 "after FINN's pre-synthesis transformations")
     return nodes
@@ -80,7 +80,7 @@ def dma_cycles(nodes) -> dict[str, int]:
     found = {}
     for _, node in nodes:
         if node.op_type.startswith(IODMA):
-            inst = finn_units._inst(node)
+            inst = finn_units.instance(node)
             bits = math.prod(inst.get_normal_input_shape()) * inst.get_input_datatype().bitwidth()
             found[node.name] = math.ceil(bits / inst.get_nodeattr("intfWidth"))
     return found

@@ -20,7 +20,8 @@ CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool",
 POOLS = ("Pool_hls",)
 
 
-def _inst(node):
+def instance(node):
+    """The custom-op object of a FINN node (its attributes and cost model)."""
     from qonnx.custom_op.registry import getCustomOp
 
     return getCustomOp(node)
@@ -52,7 +53,7 @@ def channels(inst) -> int:
 def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dict]]:
     """The legal settings of one unit, as {node name: attributes}; [] for a node that is folded
     together with its consumer (a pool's window generator) and so is not a unit itself."""
-    inst, op = _inst(node), node.op_type
+    inst, op = instance(node), node.op_type
     if op.startswith("MVAU"):
         return [{node.name: o} for o in mvau_options(inst, op, ram_styles)]
     if op.startswith(CHANNEL_UNITS):
@@ -101,7 +102,7 @@ def cost(model, attrs: dict[str, dict], fpgapart: str) -> tuple[int, dict[str, f
     FINN's folding rules refuse it; the nodes are left as they were."""
     cycles, total = 0, dict.fromkeys(RESOURCES, 0.0)
     for name, values in attrs.items():
-        inst = _inst(model.get_node_from_name(name))
+        inst = instance(model.get_node_from_name(name))
         before = {k: inst.get_nodeattr(k) for k in values}
         for k, v in values.items():
             inst.set_nodeattr(k, v)
@@ -172,7 +173,7 @@ def _pinned_only(options: list[dict], pinned: dict[str, dict]) -> list[dict]:
 def apply(model, attrs: dict[str, dict]):
     """Set the chosen attributes on the model's nodes."""
     for name, values in attrs.items():
-        inst = _inst(model.get_node_from_name(name))
+        inst = instance(model.get_node_from_name(name))
         for k, v in values.items():
             inst.set_nodeattr(k, v)
     return model
