@@ -17,8 +17,10 @@ def write_text_atomic(path: Path, text: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
-    except BaseException:  # a full disk, a kill: the old file stays whole and no temporary is left
+    except BaseException as exc:  # a full disk, a kill: the old file stays whole and no temporary is left
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename is None:  # a failed write names no file: name it
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
         raise
 
 

@@ -157,6 +157,8 @@ def run_backend(step: str, fn, ctx: Context) -> dict:
     except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
         with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
+        if isinstance(exc, OSError) and exc.filename is None:  # a tool's failed write names no file
+            raise OSError(exc.errno, exc.strerror, f"{ctx.root} (step {step})") from exc
         if isinstance(exc, SpecError | OSError):
             raise  # a condition lint also knows (coded, at the spec's text), or the machine's (said as such)
         if not isinstance(exc, QnncError) and raised_in_qnnc(exc):
