@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from qnnc.errors import QnncError
-from qnnc.fsutil import write_text_atomic
+from qnnc.fsutil import write_atomic, write_text_atomic
 from qnnc.runtime import CURVE, data, prune
 
 CHECKPOINT = "checkpoints/last.pt"
@@ -121,16 +121,15 @@ DISK_FULL_BYTES = 1 << 20  # less free space than this after a failed save: the 
 
 
 def save_atomic(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
+    def save(tmp: Path) -> None:
         torch.save(obj, tmp)
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:  # a full disk, a kill: the last checkpoint stays whole, no temporary left
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, Exception) and shutil.disk_usage(path.parent).free < DISK_FULL_BYTES:
+
+    try:
+        write_atomic(path, save)
+    except Exception as exc:
+        if shutil.disk_usage(path.parent).free < DISK_FULL_BYTES:
             # torch reports a full disk as "unexpected pos"; say what it is, where, and what to do
             raise SystemExit(f"train.py: error: no space left on the device to write {path}; free some space "
                              "and rerun: training resumes from its last checkpoint") from exc
