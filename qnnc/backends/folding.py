@@ -18,7 +18,6 @@ from qnnc.spec import model as m
 
 FOLDING_JSON = "finn/folding_config.json"
 FOLDING_REPORT = "finn/report/qnnc_folding.json"
-FINN_KEYS = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
 
 
 def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
@@ -32,7 +31,7 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
             continue
         values = fold.model_dump(exclude_none=True)
         if node.op_type.startswith("MVAU"):
-            pins[node.name] = {FINN_KEYS[k]: v for k, v in values.items()}
+            pins[node.name] = {m.FINN_NAMES[k]: v for k, v in values.items()}
         elif node.op_type.startswith(("Pool", "LabelSelect")) and "pe" in values:
             pins[node.name] = {"PE": values["pe"]}
         elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \

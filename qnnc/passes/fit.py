@@ -18,13 +18,20 @@ from qnnc.spec import model as m
 SHORT = {"LUT": "LUT", "BRAM_18K": "BRAM18", "URAM": "URAM", "DSP": "DSP"}
 
 
+def type_bits(name: str) -> int:
+    """Bits of an input type or quantizer: bipolar 1, intN and uintN N."""
+    if name == "bipolar":
+        return 1
+    digits = "".join(ch for ch in name if ch.isdigit())
+    return int(digits or 8)
+
+
 def value_type(inp: m.InputSpec) -> tuple[int, str]:
-    """Bits and kind ('bipolar', 'signed', 'unsigned') of the network's input."""
+    """Bits and kind ('bipolar', 'signed', 'unsigned') of the network's input after its quantizer."""
     name = inp.quant or inp.dtype
     if name == "bipolar":
         return 1, "bipolar"
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return int(digits or 8), "signed" if name.startswith("int") else "unsigned"
+    return type_bits(name), "signed" if name.startswith("int") else "unsigned"
 
 
 def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
@@ -48,23 +55,17 @@ def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
 IO_UNIT = "input DMA"
 
 
-def raw_bits(inp: m.InputSpec) -> int:
-    """Bits per raw input element, as the accelerator receives it (before its input quantizer)."""
-    if inp.dtype == "bipolar":
-        return 1
-    digits = "".join(ch for ch in inp.dtype if ch.isdigit())
-    return int(digits or 8)
-
-
 def io_unit(spec: m.Spec) -> solver.Unit:
-    """FINN's input DMA: one frame of raw input through the board's memory port."""
+    """FINN's input DMA: one frame of raw input (before the input quantizer) through the board's
+    memory port."""
     inp = spec.network.input
     board = BOARDS[spec.target.board]
-    return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), raw_bits(inp), board.port_bits))
+    return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), type_bits(inp.dtype),
+                                                             board.port_bits))
 
 
 def _units(spec: m.Spec, facts: Facts, pinned: bool = True) -> list[solver.Unit]:
-    pins = {name: {analytic_key(k): v for k, v in fold.items() if analytic_key(k)}
+    pins = {name: {m.FINN_NAMES[k]: v for k, v in fold.items()}
             for name, fold in (facts.folding or {}).items()} if pinned else {}
     has_uram = hw_target.capacity(spec)["URAM"] > 0
     return [analytic.unit(u, pins.get(u.name), has_uram) for u in matrix_units(spec, facts)] + [io_unit(spec)]
@@ -100,10 +101,6 @@ def check_fit(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         return facts, []
     free = fastest_free(spec, facts) if facts.folding or target is not None else found  # else the same design
     return facts, [_diagnostic(spec, found, free, hw_target.budget(spec), hw_target.capacity(spec), target)]
-
-
-def analytic_key(key: str) -> str | None:
-    return {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "mem_mode": "mem_mode", "resType": "resType"}.get(key)
 
 
 def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:

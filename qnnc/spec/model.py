@@ -218,6 +218,10 @@ class Fold(Located):
     mem_mode: Literal["internal_embedded", "internal_decoupled", "external"] | None = None
 
 
+# a fold setting -> the FINN node attribute it sets
+FINN_NAMES = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
+
+
 class TargetSpec(Located):
     """The board, clock, throughput goal and optional folding."""
 
