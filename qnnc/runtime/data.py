@@ -214,9 +214,10 @@ def _find(name: str, filename: str) -> Path | None:
 
 
 def user_files(name: str) -> bool:
-    """Whether ``$QNNC_DATA_DIR/<name>`` holds the dataset's IDX files."""
-    folder = os.environ.get("QNNC_DATA_DIR")
-    return bool(folder) and all(any((Path(folder) / name / f).is_file() for f in (n, f"{n}.gz")) for n in IDX_FILES)
+    """Whether the dataset's IDX files are found in ``$QNNC_DATA_DIR/<name>`` (the first place
+    the loader's own search looks)."""
+    folder, paths = os.environ.get("QNNC_DATA_DIR"), _idx_paths(name)
+    return bool(folder) and paths is not None and all(p.parent == Path(folder) / name for p in paths)
 
 
 def _idx_paths(name: str) -> list[Path] | None:
