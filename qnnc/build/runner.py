@@ -12,7 +12,7 @@ from qnnc.build.lock import build_lock
 from qnnc.build.stages import STAGE_NAMES, STAGES, Context, Options, VivadoMissingError
 from qnnc.build.state import BuildRecord, sha256_file
 from qnnc.compiler import Compilation
-from qnnc.errors import QnncError, SpecError
+from qnnc.errors import QnncError
 
 
 def select(start: str | None, until: str | None) -> list[str]:
@@ -54,7 +54,7 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
         log(f"note: {record.note}")
     if start:
         options = replace(options, fresh=frozenset(select(start, until)))
-    ctx = Context(root=root, plan=plan, spec=comp.spec, options=options, log=log)
+    ctx = Context(root=root, plan=plan, spec=comp.spec, options=options, log=log, source=comp.source)
     forced = options.fresh
     chosen = select(None, until)  # stages before --from still run if their results are stale
     results = {}
@@ -63,7 +63,7 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
             continue
         inputs = stage.inputs(ctx)
         current = record.is_current(stage.name, inputs)
-        if current and not record.intact(stage.name, root):
+        if current and not record.intact(stage.name):
             wrote = ", ".join(stage.produces)
             log(f"[{stage.name}] what it wrote ({wrote}) changed or is gone since: running it again")
             current = False
@@ -85,8 +85,6 @@ def _run_stages(comp: Compilation, root: Path, plan, start, until, options: Opti
             break
         except QnncError as exc:
             _record_failure(record, stage.name, inputs, exc, time.perf_counter() - t0, log)
-            if isinstance(exc, SpecError) and exc.source is None:
-                exc.source = comp.source
             raise
         seconds = round(time.perf_counter() - t0, 3)
         files = {rel: sha256_file(root / rel) for rel in stage.produces if (root / rel).is_file()}
@@ -153,15 +151,11 @@ def _estimate_untrained(comp: Compilation, root: Path, plan, log) -> dict:
     from qnnc.backends.untrained import write_untrained
     from qnnc.build.stages import generate_files, run_backend
 
-    ctx = Context(root=root, plan=plan, spec=comp.spec, options=Options(), log=log)
+    ctx = Context(root=root, plan=plan, spec=comp.spec, options=Options(), log=log, source=comp.source)
     generate_files(ctx)
     for name, fn in (("init", write_untrained), ("export", export), ("estimate", estimate)):
         t0 = time.perf_counter()
-        try:
-            summary = run_backend(name, fn, ctx)
-        except SpecError as exc:
-            exc.source = exc.source or comp.source
-            raise
+        summary = run_backend(name, fn, ctx)
         log(f"[{name}] done in {time.perf_counter() - t0:.1f} s")
     summary["board"] = comp.spec.target.board
     summary["clock_mhz"] = comp.spec.target.clock_mhz

@@ -46,6 +46,7 @@ class Context:
     spec: object  # qnnc.spec.model.Spec
     options: Options
     log: Callable[[str], None]
+    source: object = None  # qnnc.errors.Source: where a backend's coded diagnostic points
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,8 @@ def run_backend(step: str, fn, ctx: Context) -> dict:
             traceback.print_exc(file=log)
         if isinstance(exc, OSError) and exc.filename is None:  # a tool's failed write names no file
             raise OSError(exc.errno, exc.strerror, f"{ctx.root} (step {step})") from exc
+        if isinstance(exc, SpecError):
+            exc.source = exc.source or ctx.source
         if isinstance(exc, SpecError | OSError):
             raise  # a condition lint also knows (coded, at the spec's text), or the machine's (said as such)
         if not isinstance(exc, QnncError) and raised_in_qnnc(exc):

@@ -49,11 +49,11 @@ class BuildRecord:
         entry = self.data["stages"].get(stage)
         return bool(entry) and entry.get("status") == "done" and entry.get("inputs") == inputs_hash
 
-    def intact(self, stage: str, root: Path) -> bool:
+    def intact(self, stage: str) -> bool:
         """The files the stage recorded are there and whole. A trained model (``.pt``, a zip
         archive) may be replaced on purpose by another one (the later stages hash it), so it
         needs only to be a whole archive; other files must be as the stage wrote them."""
-        files = self.data["stages"].get(stage, {}).get("files", {})
+        files, root = self.data["stages"].get(stage, {}).get("files", {}), self.path.parent
         return all((root / rel).is_file() and (zipfile.is_zipfile(root / rel) if rel.endswith(".pt")
                                               else sha256_file(root / rel) == digest) for rel, digest in files.items())
 
