@@ -116,3 +116,10 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
 
 def one_of(choices: Iterable[str]) -> str:
     return "expected one of: " + ", ".join(sorted(set(choices)))
+
+
+def shortened(text: str, most: int = 32) -> str:
+    """Spec text quoted in a message, cut in the middle when longer than ``most`` characters."""
+    if len(text) <= most:
+        return text
+    return f"{text[:most // 2]}...{text[-8:]} ({len(text)} characters)"

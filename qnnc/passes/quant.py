@@ -9,6 +9,7 @@ would be left behind on the CPU.
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -111,33 +112,44 @@ def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnost
     return found
 
 
-def _raw_values(dtype: str) -> range | None:
-    match = re.match(r"^(u?)int([1-9][0-9]*)$", dtype)
+def raw_range(dtype: str) -> range | None:
+    """The raw integers an input type holds (intN, uintN; None for float or bipolar input)."""
+    match = re.match(r"^(u?)int([1-9][0-9]{0,2})$", dtype)
     if not match:
         return None
     bits = int(match.group(2))
     return range(0, 2**bits) if match.group(1) else range(-(2 ** (bits - 1)), 2 ** (bits - 1))
 
 
-def half_way_inputs(inp: m.InputSpec) -> list[int]:
-    """Raw input values that the input quantizer sees exactly half-way between two levels.
-    Brevitas rounds those half to even, FINN's thresholds half up: the hardware would differ."""
-    raw = _raw_values(inp.dtype)
-    quant = re.match(r"^(u?)int([1-9][0-9]*)$", inp.quant or "")
-    if raw is None or quant is None:
+def half_way_inputs(inp: m.InputSpec, most: int = 5) -> list[int]:
+    """Raw input values that the input quantizer sees exactly half-way between two levels (the
+    first ``most`` of them). Brevitas rounds those half to even, FINN's thresholds half up: the
+    hardware would differ.
+
+    With the scale a/b, the quantizer's level is (c*v + d) / b for a raw value v (unsigned:
+    c = a*L, d = 0; signed: c = 2*a*L, d = -b*L, L the steps per unit). It is half-way when
+    2(c*v + d)/b is an odd integer: a linear congruence in v, solved here rather than by trying
+    every raw value (a 32-bit input has four billion)."""
+    raw = raw_range(inp.dtype)
+    quant = re.match(r"^(u?)int([1-9])$", inp.quant or "")
+    scale = Fraction(inp.scale).limit_denominator(1 << 20)
+    if raw is None or quant is None or scale == 0:
         return []
     bits, signed = int(quant.group(2)), not quant.group(1)
     levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1  # steps per unit: [-1, 1] or [0, 1]
-    out = []
-    for v in raw:
-        x = Fraction(v) * Fraction(inp.scale).limit_denominator(1 << 20)
-        x = 2 * x - 1 if signed else x
-        q = x * levels
-        if abs(q) <= levels and q.denominator == 2:
-            out.append(v)
-    return out
-
-
+    a, b = scale.numerator, scale.denominator
+    c, d = (2 * a * levels, -b * levels) if signed else (a * levels, 0)
+    # 2c*v = b - 2d (mod 2b); solvable only if gcd(2c, 2b) divides b - 2d
+    g = math.gcd(2 * c, 2 * b)
+    if (b - 2 * d) % g:
+        return []
+    step = 2 * b // g
+    first = (b - 2 * d) // g * pow(2 * c // g, -1, step) % step if step > 1 else 0
+    # |c*v + d| <= levels*b bounds v to an interval (c > 0)
+    lo = max(raw.start, -((levels * b + d) // c))
+    hi = min(raw.stop - 1, (levels * b - d) // c)
+    start = lo + (first - lo) % step
+    return list(range(start, hi + 1, step)[:most])
 def _check_bipolar_input(net: m.NetworkSpec) -> list[Diagnostic]:
     """A bipolar input quantizer is absorbed only by a 1-bit (XNOR) first layer; before wider
     weights it stays a threshold unit with output scale 2, which FINN cannot convert."""

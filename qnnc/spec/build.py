@@ -7,7 +7,7 @@ import re
 
 from pydantic import BaseModel, ValidationError
 
-from qnnc.errors import Diagnostic, Source, Span, SpecError, did_you_mean, one_of
+from qnnc.errors import Diagnostic, Source, Span, SpecError, did_you_mean, one_of, shortened
 from qnnc.spec import model as m
 from qnnc.spec.errors import from_validation_error
 from qnnc.spec.values import Located
@@ -174,10 +174,10 @@ class _Builder:
 
     def input(self, stmt: ast.InputStmt) -> m.InputSpec | None:
         ok = True
-        if stmt.dtype not in ("uint8", "int8", "bipolar", "binary", "float32") and not QUANT_RE.match(stmt.dtype):
+        if stmt.dtype not in ("bipolar", "binary", "float32") and not 2 <= _type_bits(stmt.dtype) <= 32:
             hint = did_you_mean(stmt.dtype, ["uint8", "int8", "bipolar", "float32"])
-            self.error("Q021", f"unknown input type '{stmt.dtype}'", stmt.dtype_span,
-                       hint or "expected uint8, int8, bipolar, float32, or intN/uintN")
+            self.error("Q021", f"unknown input type '{shortened(stmt.dtype)}'", stmt.dtype_span,
+                       hint or "expected uint8, int8, bipolar, float32, or intN/uintN with N from 2 to 32")
             ok = False
         if stmt.quant is not None and not _is_quant_type(stmt.quant):
             hint = did_you_mean(stmt.quant, ["bipolar", "int8", "uint8", "int4", "uint4", "int2", "uint2"])
@@ -370,11 +370,14 @@ def _kind_of(head: ast.Head) -> str:
     return "act" if isinstance(head, ast.ActHead) else head.kind
 
 
-def _is_quant_type(name: str) -> bool:
-    if name == "bipolar":
-        return True
+def _type_bits(name: str) -> int:
+    """N of an intN / uintN type name; 0 for anything else (or an N of more than three digits)."""
     match = QUANT_RE.match(name)
-    return bool(match) and 2 <= int(match.group(2)) <= 8
+    return int(match.group(2)) if match and len(match.group(2)) <= 3 else 0
+
+
+def _is_quant_type(name: str) -> bool:
+    return name == "bipolar" or 2 <= _type_bits(name) <= 8
 
 
 def _describe_positional(kind: str, positional: tuple[str, ...]) -> str:

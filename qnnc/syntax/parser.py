@@ -4,12 +4,13 @@ boundary, so no Lark exception ever reaches a caller."""
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
-from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError
+from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError, shortened
 from qnnc.resources import resource_dir
 from qnnc.syntax import ast
 
@@ -165,8 +166,16 @@ def _int(tok: Token) -> int:
     return int(text)
 
 
+def _finite(text: str, value: float, span: Span) -> float:
+    if not math.isfinite(value):
+        raise SpecError([Diagnostic("Q005", f"the number {shortened(text)} is beyond what a float can hold", span,
+                                    hint="numbers lie within about 1.8e308 in magnitude")])
+    return value
+
+
 def _number(tok: Token) -> ast.Number:
-    return ast.Number(str(tok), float(tok), Span.from_token(tok))
+    span = Span.from_token(tok)
+    return ast.Number(str(tok), _finite(str(tok), float(tok), span), span)
 
 
 @v_args(meta=True)
@@ -302,4 +311,5 @@ class _ToAst(Transformer):
         num, den = children
         if float(den) == 0:
             raise SpecError([Diagnostic("Q004", "division by zero", Span.from_meta(meta))])
-        return ast.Number(f"{num}/{den}", float(num) / float(den), Span.from_meta(meta))
+        text, span = f"{num}/{den}", Span.from_meta(meta)
+        return ast.Number(text, _finite(text, _finite(str(num), float(num), span) / float(den), span), span)
