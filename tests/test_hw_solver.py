@@ -32,7 +32,7 @@ def test_choices_obey_finns_folding_rules_and_the_design_fits(mus, cap):
     units = [analytic.unit(u) for u in mus]
     found = solver.fastest(units, budget(cap), CAPACITY)
     for mu in mus:
-        attrs = found.picks[mu.name].attrs[mu.name]
+        attrs = found.attrs()[mu.name]
         assert mu.mh % attrs["PE"] == 0 and mu.mw % attrs["SIMD"] == 0
         assert attrs["PE"] * attrs["SIMD"] * mu.wbits <= analytic.MAX_AP_INT_BITS
     if found.fits:
@@ -42,7 +42,7 @@ def test_choices_obey_finns_folding_rules_and_the_design_fits(mus, cap):
 
 
 def _pe_simd(found, mu):
-    attrs = found.picks[mu.name].attrs[mu.name]
+    attrs = found.attrs()[mu.name]
     return {"pe": attrs["PE"], "simd": attrs["SIMD"]}
 
 

@@ -16,10 +16,12 @@ build always uses FINN's model itself (``qnnc.hw.finn_units``).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 
-from qnnc.hw.solver import Choice, Unit
+from qnnc.hw.solver import OWN, Choice, Unit
 
 MAX_AP_INT_BITS = 8191  # finn.util.basic.MAX_ALLOWED_AP_INT_W
 MOST_OPTIONS = 48  # divisors tried per folding factor at lint time
@@ -149,8 +151,15 @@ def storage_options(has_uram: bool) -> tuple[str, ...]:
 
 def unit(u: MatrixUnit, pinned: dict | None = None, has_uram: bool = False) -> Unit:
     """The unit with every legal folding (or only those agreeing with the spec's fold line,
-    whose settings are in FINN's attribute names)."""
-    pinned = pinned or {}
+    whose settings are in FINN's attribute names). Layers of one shape and types share one tuple
+    of choices (their attributes under ``OWN``), so the solver treats them as a group."""
+    shape = dataclasses.replace(u, name="")
+    return Unit(name=u.name, layer=u.name, choices=_choices(shape, tuple(sorted((pinned or {}).items())), has_uram))
+
+
+@functools.lru_cache(maxsize=4096)
+def _choices(u: MatrixUnit, pinned_items: tuple, has_uram: bool) -> tuple[Choice, ...]:
+    pinned = dict(pinned_items)
     styles = (pinned["ram_style"],) if "ram_style" in pinned else storage_options(has_uram)
     choices = []
     for pe in thinned(divisors(u.mh)):
@@ -163,6 +172,6 @@ def unit(u: MatrixUnit, pinned: dict | None = None, has_uram: bool = False) -> U
                 attrs = s.attrs()
                 if any(attrs[k] != v for k, v in pinned.items()):
                     continue
-                choices.append(Choice(attrs={u.name: attrs}, cycles=cycles(u, pe, simd), cost=costs(u, s),
+                choices.append(Choice(attrs={OWN: attrs}, cycles=cycles(u, pe, simd), cost=costs(u, s),
                                       alternative=style != "auto"))
-    return Unit(name=u.name, layer=u.name, choices=tuple(choices))
+    return tuple(choices)

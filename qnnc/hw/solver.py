@@ -22,12 +22,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 RESOURCES = ("LUT", "BRAM_18K", "URAM", "DSP")
+OWN = ""  # in a choice's attributes, the node its unit is named after (so alike units share choices)
 DEAR = 10.0  # how much dearer a resource is in the weighting that spares it
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Choice:
-    attrs: Mapping[str, Mapping[str, object]]  # FINN node name -> attributes to set
+    """One setting of a unit; compared and hashed by identity (alike units share their choices)."""
+
+    attrs: Mapping[str, Mapping[str, object]]  # FINN node name (or OWN) -> attributes to set
     cycles: int
     cost: Mapping[str, float]  # resource -> amount
     alternative: bool = False  # departs from FINN's defaults (e.g. weights in LUT-RAM)
@@ -71,7 +74,7 @@ class Solution:
 
     def attrs(self) -> dict[str, dict]:
         """FINN node -> attributes: the body of FINN's folding config JSON."""
-        return {node: dict(a) for choice in self.picks.values() for node, a in choice.attrs.items()}
+        return {node or name: dict(a) for name, choice in self.picks.items() for node, a in choice.attrs.items()}
 
 
 def io_unit(name: str, cycles: int) -> Unit:
@@ -89,10 +92,10 @@ def weightings(capacity: Mapping[str, float]) -> list[dict[str, float]]:
 
 
 class _Staircase:
-    """One unit's cheapest choice for every cycles target, under one weighting."""
+    """One group's cheapest choice for every cycles target, under one weighting."""
 
-    def __init__(self, unit: Unit, weights: Mapping[str, float]):
-        ordered = sorted(((c.cycles, c.weighted(weights), i) for i, c in enumerate(unit.choices)))
+    def __init__(self, choices: tuple[Choice, ...], weights: Mapping[str, float]):
+        ordered = sorted(((c.cycles, c.weighted(weights), i) for i, c in enumerate(choices)))
         self.cycles: list[int] = []
         self.best: list[Choice] = []
         cheapest = float("inf")
@@ -102,11 +105,27 @@ class _Staircase:
             if weight <= cheapest:
                 cheapest = weight
                 self.cycles.append(cycles)
-                self.best.append(unit.choices[i])
+                self.best.append(choices[i])
 
     def pick(self, target: int) -> Choice | None:
         i = bisect.bisect_right(self.cycles, target) - 1
         return self.best[i] if i >= 0 else None
+
+
+@dataclass(frozen=True)
+class _Group:
+    """Units that share one tuple of choices (layers of the same shape and types): the solver
+    works per group, so a spec of many alike layers costs what one of them does."""
+
+    names: tuple[str, ...]
+    choices: tuple[Choice, ...]
+
+
+def _groups(units: list[Unit]) -> list[_Group]:
+    by_choices: dict[int, tuple[list[str], tuple[Choice, ...]]] = {}
+    for u in units:
+        by_choices.setdefault(id(u.choices), ([], u.choices))[0].append(u.name)
+    return [_Group(tuple(names), choices) for names, choices in by_choices.values()]
 
 
 def totals(picks: Mapping[str, Choice]) -> dict[str, float]:
@@ -117,28 +136,62 @@ def within(amounts: Mapping[str, float], budget: Mapping[str, float]) -> bool:
     return all(amounts.get(r, 0) <= budget.get(r, 0) for r in RESOURCES if amounts.get(r, 0) > 0)
 
 
-def _select(stairs: Mapping[str, _Staircase], target: int) -> dict[str, Choice] | None:
-    picks = {name: s.pick(target) for name, s in stairs.items()}
-    return None if any(c is None for c in picks.values()) else picks
+# A design in the making: per group, how many of its units take which choice.
+_Design = list[dict[Choice, int]]
 
 
-def _solution(picks: dict[str, Choice] | None, budget: Mapping[str, float]) -> Solution:
-    if picks is None:
-        return Solution(picks={}, fits=False)
-    amounts = totals(picks)
-    return Solution(picks=picks, fits=within(amounts, budget), totals=amounts)
+def _amounts(design: _Design) -> dict[str, float]:
+    sums = [0.0] * len(RESOURCES)
+    for counts in design:
+        for choice, n in counts.items():
+            for i, v in enumerate(choice._vector):
+                sums[i] += n * v
+    return dict(zip(RESOURCES, sums, strict=True))
 
 
-def _defaults_only(units: list[Unit]) -> list[Unit]:
-    return [Unit(u.name, u.layer, tuple(c for c in u.choices if not c.alternative) or u.choices) for u in units]
+def _select(groups: list[_Group], stairs: list[_Staircase], target: int) -> _Design | None:
+    design = []
+    for group, stair in zip(groups, stairs, strict=True):
+        choice = stair.pick(target)
+        if choice is None:
+            return None
+        design.append({choice: len(group.names)})
+    return design
+
+
+class _Candidate:
+    """A design checked against the budget; its per-unit picks are spelled out only if chosen."""
+
+    def __init__(self, groups: list[_Group], design: _Design | None, budget: Mapping[str, float]):
+        self.groups, self.design = groups, design
+        self.totals = _amounts(design) if design is not None else {}
+        self.fits = design is not None and within(self.totals, budget)
+        self.cycles = max((c.cycles for counts in design for c in counts), default=0) if design else 0
+
+    def solution(self) -> Solution:
+        if self.design is None:
+            return Solution(picks={}, fits=False)
+        picks: dict[str, Choice] = {}
+        for group, counts in zip(self.groups, self.design, strict=True):
+            names = iter(group.names)
+            for choice, n in counts.items():
+                picks.update((next(names), choice) for _ in range(n))
+        order = {name: i for i, name in enumerate(n for g in self.groups for n in g.names)}
+        picks = dict(sorted(picks.items(), key=lambda kv: order[kv[0]]))
+        return Solution(picks=picks, fits=self.fits, totals=totals(picks))
+
+
+def _defaults_only(groups: list[_Group]) -> list[_Group]:
+    return [_Group(g.names, tuple(c for c in g.choices if not c.alternative) or g.choices) for g in groups]
 
 
 def fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float]) -> Solution:
     """The fewest cycles per frame that fit the budget; if nothing fits, the cheapest design
     (``fits`` is False). Alternatives to FINN's defaults are used only where they buy speed."""
-    plain = _fastest(_defaults_only(units), budget, capacity)
-    full = _fastest(units, budget, capacity)
-    return full if full.fits and (not plain.fits or full.cycles < plain.cycles) else plain
+    groups = _groups(units)
+    plain = _fastest(_defaults_only(groups), budget, capacity)
+    full = _fastest(groups, budget, capacity)
+    return (full if full.fits and (not plain.fits or full.cycles < plain.cycles) else plain).solution()
 
 
 def cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],
@@ -146,52 +199,66 @@ def cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[s
     """The least resources with every unit at or under ``max_cycles``. Units that cannot get
     there take their fastest choice; the solution's ``cycles`` then shows the miss.
     Alternatives to FINN's defaults are used only where the design would not fit without."""
-    plain = _cheapest(_defaults_only(units), budget, capacity, max_cycles)
-    return plain if plain.fits else _cheapest(units, budget, capacity, max_cycles)
+    groups = _groups(units)
+    plain = _cheapest(_defaults_only(groups), budget, capacity, max_cycles)
+    return (plain if plain.fits else _cheapest(groups, budget, capacity, max_cycles)).solution()
 
 
-def _fastest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float]) -> Solution:
-    floor = max(u.fastest_cycles for u in units)
-    targets = sorted({c.cycles for u in units for c in u.choices if c.cycles >= floor})
-    best: Solution | None = None
+def _stairs(groups: list[_Group], capacity: Mapping[str, float]) -> list[list[_Staircase]]:
+    return [[_Staircase(g.choices, w) for g in groups] for w in weightings(capacity)]
+
+
+def _fastest(groups: list[_Group], budget: Mapping[str, float], capacity: Mapping[str, float]) -> _Candidate:
+    floor = max(min(c.cycles for c in g.choices) for g in groups)
+    targets = sorted({c.cycles for g in groups for c in g.choices if c.cycles >= floor})
+    best: _Candidate | None = None
     balanced = weightings(capacity)[0]
-    all_stairs = [{u.name: _Staircase(u, w) for u in units} for w in weightings(capacity)]
-    searches = [lambda t, st=stairs: _solution(_select(st, t), budget) for stairs in all_stairs]
-    searches.append(lambda t: _mixed(all_stairs, t, budget, balanced))
+    all_stairs = _stairs(groups, capacity)
+    searches = [lambda t, st=stairs: _Candidate(groups, _select(groups, st, t), budget) for stairs in all_stairs]
+    searches.append(lambda t: _mixed(groups, all_stairs, t, budget, balanced))
     for at in searches:
         limit = targets if best is None else [t for t in targets if t <= best.cycles]
         found = _first_fitting(at, limit)
         if found and (best is None or (found.cycles, _weight(found, balanced)) < (best.cycles,
                                                                                   _weight(best, balanced))):
             best = found
-    return best or _cheapest(units, budget, capacity, max(targets))
+    return best or _cheapest(groups, budget, capacity, max(targets))
 
 
-def _mixed(all_stairs: list[dict[str, _Staircase]], target: int, budget: Mapping[str, float],
-           balanced: Mapping[str, float]) -> Solution:
-    """A design that mixes the weightings' choices unit by unit: from the balanced picks, swap
-    one unit at a time to another weighting's pick for the target, the swap that most reduces
-    the excess over the budget, until it fits or no swap helps (a design short of BRAM keeps
-    most weights in BRAM and moves just enough of them to LUT-RAM, as a FINN user would)."""
-    options = {name: [s[name].pick(target) for s in all_stairs] for name in all_stairs[0]}
-    if any(o[0] is None for o in options.values()):
-        return Solution(picks={}, fits=False)
-    picks = {name: o[0] for name, o in options.items()}
-    amounts = totals(picks)
+def _mixed(groups: list[_Group], all_stairs: list[list[_Staircase]], target: int, budget: Mapping[str, float],
+           balanced: Mapping[str, float]) -> _Candidate:
+    """A design that mixes the weightings' choices unit by unit: from the balanced picks, move
+    one unit at a time to another weighting's pick for the target, the move that most reduces
+    the excess over the budget, until it fits or no move helps (a design short of BRAM keeps
+    most weights in BRAM and moves just enough of them to LUT-RAM, as a FINN user would).
+    Units of one group are alike, so a move is tried once per group and choice, not per unit."""
+    options = [list({id(c): c for c in (s[i].pick(target) for s in all_stairs) if c is not None}.values())
+               for i in range(len(groups))]
+    base = _select(groups, all_stairs[0], target)
+    if base is None:
+        return _Candidate(groups, None, budget)
+    amounts = _amounts(base)
     excess = _excess(amounts, budget)
     while excess > 0:
         best = None
-        for name, choices in options.items():
-            for choice in {id(c): c for c in choices if c is not None and c is not picks[name]}.values():
-                new = {r: amounts[r] - picks[name].cost.get(r, 0) + choice.cost.get(r, 0) for r in RESOURCES}
-                key = (_excess(new, budget), sum(balanced[r] * new[r] for r in RESOURCES))
-                if key[0] < excess and (best is None or key < best[0]):
-                    best = (key, name, choice, new)
+        for i, counts in enumerate(base):
+            for old in counts:
+                for new_choice in options[i]:
+                    if new_choice is old:
+                        continue
+                    new = {r: amounts[r] - old.cost.get(r, 0) + new_choice.cost.get(r, 0) for r in RESOURCES}
+                    key = (_excess(new, budget), sum(balanced[r] * new[r] for r in RESOURCES))
+                    if key[0] < excess and (best is None or key < best[0]):
+                        best = (key, i, old, new_choice, new)
         if best is None:
             break
-        (excess, _), name, choice, amounts = best
-        picks[name] = choice
-    return _solution(picks, budget)
+        (excess, _), i, old, new_choice, amounts = best
+        counts = base[i]
+        counts[old] -= 1
+        if not counts[old]:
+            del counts[old]
+        counts[new_choice] = counts.get(new_choice, 0) + 1
+    return _Candidate(groups, base, budget)
 
 
 def _excess(amounts: Mapping[str, float], budget: Mapping[str, float]) -> float:
@@ -201,12 +268,12 @@ def _excess(amounts: Mapping[str, float], budget: Mapping[str, float]) -> float:
 SCAN = 256  # targets checked one by one below a bisection's answer
 
 
-def _first_fitting(design, targets: list[int]) -> Solution | None:
+def _first_fitting(design, targets: list[int]) -> _Candidate | None:
     """The design at the smallest target that fits (``design`` maps a target to a design).
     Fitting is nearly monotone in the target (a looser target never costs more under the
     weighting, though one resource may rise), so a bisection finds a fitting target and a scan
     of the targets below it finds the first."""
-    def at(i: int) -> Solution:
+    def at(i: int) -> _Candidate:
         return design(targets[i])
 
     if not targets or not at(len(targets) - 1).fits:
@@ -219,18 +286,18 @@ def _first_fitting(design, targets: list[int]) -> Solution | None:
     return at(first)
 
 
-def _cheapest(units: list[Unit], budget: Mapping[str, float], capacity: Mapping[str, float],
-              max_cycles: int) -> Solution:
-    target = max(max_cycles, max(u.fastest_cycles for u in units))
+def _cheapest(groups: list[_Group], budget: Mapping[str, float], capacity: Mapping[str, float],
+              max_cycles: int) -> _Candidate:
+    target = max(max_cycles, max(min(c.cycles for c in g.choices) for g in groups))
     balanced = weightings(capacity)[0]
-    all_stairs = [{u.name: _Staircase(u, w) for u in units} for w in weightings(capacity)]
-    found = [_solution(_select(stairs, target), budget) for stairs in all_stairs]
-    found.append(_mixed(all_stairs, target, budget, balanced))
+    all_stairs = _stairs(groups, capacity)
+    found = [_Candidate(groups, _select(groups, stairs, target), budget) for stairs in all_stairs]
+    found.append(_mixed(groups, all_stairs, target, budget, balanced))
     fitting = [s for s in found if s.fits]
     return min(fitting or found[:1], key=lambda s: _weight(s, balanced))
 
 
-def _weight(solution: Solution, weights: Mapping[str, float]) -> float:
+def _weight(solution: _Candidate, weights: Mapping[str, float]) -> float:
     return sum(weights[r] * solution.totals.get(r, 0) for r in RESOURCES)
 
 

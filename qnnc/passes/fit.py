@@ -116,7 +116,7 @@ def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:
                          f"board, cap {allowed[r] / capacity[r] * 100:.0f} %)" for r in over)
         fold = spec.target.folds.get(name)
         span = fold.span if fold is not None else spec.target.span_of("fps")
-        attrs = pick.attrs[name]
+        attrs = found.attrs()[name]
         at = "" if target is None else f" at fps {spec.target.fps:,.0f}"
         return Diagnostic(
             "Q070", f"the design does not fit {spec.target.board}{at}: the weight layers alone need {need}", span,

@@ -65,9 +65,21 @@ class NewlinePostLex:
             yield tok
 
 
+class _Comments:
+    """The comments the lexer meets while parsing (the grammar ignores them), in order."""
+
+    def __init__(self):
+        self.found: list[tuple[int, str]] = []
+
+    def __call__(self, tok: Token) -> Token:
+        self.found.append((tok.line, tok.value.rstrip()))
+        return tok
+
+
 @functools.lru_cache(maxsize=1)
-def _parser() -> Lark:
-    return Lark(
+def _parser() -> tuple[Lark, _Comments]:
+    comments = _Comments()
+    lark = Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
@@ -75,15 +87,18 @@ def _parser() -> Lark:
         propagate_positions=True,
         maybe_placeholders=False,
         cache=False,
+        lexer_callbacks={"COMMENT": comments},
     )
+    return lark, comments
 
 
 def parse(text: str, path: str = "<spec>") -> ast.Module:
     """Parse spec text into an AST, or raise ``SpecError`` with a syntax diagnostic."""
     source = Source(text, path)
-    comments: list[tuple[int, str]] = []
+    lark, comments = _parser()
+    comments.found = []
     try:
-        tree = _parser().parse(text + "\n", on_error=None)
+        tree = lark.parse(text + "\n", on_error=None)
         module = _ToAst().transform(tree)
     except UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(exc, source)], source) from None
@@ -91,21 +106,7 @@ def parse(text: str, path: str = "<spec>") -> ast.Module:
         if isinstance(exc.orig_exc, SpecError):
             raise SpecError(exc.orig_exc.diagnostics, source) from None
         raise InternalError(f"AST construction failed: {exc.orig_exc!r}") from exc
-    comments = _comments(text)
-    return ast.Module(module.sections, tuple(comments))
-
-
-def _comments(text: str) -> list[tuple[int, str]]:
-    """(line, text) of every comment, found with the lexer so '#' in strings is not one."""
-    lexer = _parser().lex(text + "\n", dont_ignore=True)
-    out = []
-    try:
-        for tok in lexer:
-            if tok.type == "COMMENT":
-                out.append((tok.line, tok.value.rstrip()))
-    except UnexpectedInput:  # pragma: no cover - text already parsed
-        pass
-    return out
+    return ast.Module(module.sections, tuple(comments.found))
 
 
 def _describe(token_type: str) -> str:
