@@ -20,9 +20,9 @@ PUBLISHED = {"fps": 1_562_500, "LUT": 10_959, "BRAM_18K": 45}
 
 
 def estimate(fps: str) -> dict:
-    from qnnc.build.runner import estimate_untrained
     from qnnc.compiler import Compilation
     from qnnc.errors import Source
+    from qnnc.pipeline.runner import estimate_untrained
 
     text = (ROOT / "specs" / "unsw_w2a2.qnn").read_text().replace("fps: 1e6", f"fps: {fps}")
     comp = Compilation(Source(text, "specs/unsw_w2a2.qnn"))

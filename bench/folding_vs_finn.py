@@ -53,8 +53,8 @@ def finn_folding(model, target_fps: float, clock_mhz: float):
 
 
 def qnnc_folding(model, spec, part: str, io: bool = True):
+    from qnnc.backends.finn_units import apply
     from qnnc.backends.folding import choose
-    from qnnc.hw.finn_units import apply
 
     found, report = choose(model, spec, part, io=io)
     return apply(model, found.attrs()), report["ceiling_fps"]
@@ -64,10 +64,10 @@ def compare(path: Path) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
     from qnnc.backends.zynq_prep import io_cycles
-    from qnnc.boards import BOARDS
-    from qnnc.build.runner import estimate_untrained
     from qnnc.compiler import Compilation
-    from qnnc.hw.target import budget
+    from qnnc.hw.boards import BOARDS
+    from qnnc.pipeline.runner import estimate_untrained
+    from qnnc.spec.target import budget
 
     comp = Compilation.from_path(str(path))
     root = OUT / path.stem

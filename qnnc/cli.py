@@ -36,15 +36,23 @@ def _read(path: str) -> Source:
         raise UsageError(f"cannot read {path}: {exc.strerror if isinstance(exc, OSError) else exc}") from None
 
 
+def _load(path: str):
+    """The spec at ``path`` ('-': standard input) for the API."""
+    from qnnc import api
+
+    source = _read(path)
+    return api.load(text=source.text, path=source.path)
+
+
 # ---- lint -------------------------------------------------------------------------------
 def cmd_lint(args: argparse.Namespace) -> int:
-    from qnnc.compiler import Compilation
+    from qnnc import api
     from qnnc.diagnostics import render_json, render_text, summary
 
     results = []
     for path in args.files:
         source = _read(path)
-        results.append((source, Compilation(source).diagnostics()))
+        results.append((source, api.lint(api.load(text=source.text, path=source.path))))
     n_err = sum(d.is_error for _, diags in results for d in diags)
     n_warn = sum(not d.is_error for _, diags in results for d in diags)
     if args.format == "json":
@@ -87,52 +95,32 @@ def cmd_fmt(args: argparse.Namespace) -> int:
 
 # ---- build ------------------------------------------------------------------------------
 def cmd_build(args: argparse.Namespace) -> int:
-    from qnnc.build.runner import default_root, dry_run, run_build
-    from qnnc.build.stages import Options
-    from qnnc.compiler import Compilation
+    from qnnc import api
 
-    source = _read(args.spec)
-    comp = Compilation(source)
-    root = Path(args.out) if args.out else default_root(args.spec)
-    if args.dry_run:
-        dry_run(comp, root, start=args.start, until=args.until)
-        return EXIT_OK
-    options = Options(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples,
-                      validation=args.validation)
-    run_build(comp, root, start=args.start, until=args.until, options=options)
+    api.build(_load(args.spec), args.out, start=args.start, until=args.until,
+              epochs=args.epochs, samples=args.samples, test_samples=args.test_samples, validation=args.validation,
+              dry_run=args.dry_run)
     return EXIT_OK
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
     import json
 
-    from qnnc.build.runner import default_root, estimate_untrained, format_estimate
-    from qnnc.compiler import Compilation
+    from qnnc import api
+    from qnnc.report.summary import format_estimate
 
-    comp = Compilation(_read(args.spec))
-    root = Path(args.out) if args.out else default_root(args.spec) / "untrained"
     quiet = (lambda _line: None) if args.format == "json" else print
-    summary = estimate_untrained(comp, root, log=quiet)
+    summary = api.estimate(_load(args.spec), args.out, log=quiet)
     print(json.dumps(summary, indent=2, sort_keys=True) if args.format == "json" else format_estimate(summary))
     return EXIT_OK
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from qnnc.build.runner import default_root
-    from qnnc.compiler import Compilation
-    from qnnc.errors import QnncError
-    from qnnc.sweep.engine import SweepConfig, default_storage
-    from qnnc.sweep.run import run_sweep
+    from qnnc import api
 
-    comp = Compilation(_read(args.spec))
-    comp.facts  # noqa: B018 - raises SpecError with every diagnostic before any trial runs
-    if comp.spec.sweep is None:
-        raise QnncError(f"{args.spec} has no sweep block: add e.g. 'sweep {{ weights: [1, 2, 4], acts: [1, 2, 4] }}'")
-    root = Path(args.out) if args.out else default_root(args.spec) / "sweep"
-    config = SweepConfig(spec_path=args.spec, root=str(root.resolve()), storage=args.storage or default_storage(root),
-                         study=args.study or comp.spec.network.name, epochs=args.epochs, samples=args.samples,
-                         test_samples=args.test_samples, jobs=args.jobs, heartbeat_s=args.heartbeat)
-    run_sweep(config, comp, ray_address=args.ray, workers=args.workers)
+    api.sweep(_load(args.spec), args.out, epochs=args.epochs,
+              samples=args.samples, test_samples=args.test_samples, jobs=args.jobs, storage=args.storage,
+              study=args.study, ray_address=args.ray, workers=args.workers, heartbeat_s=args.heartbeat)
     return EXIT_OK
 
 
@@ -178,7 +166,7 @@ def make_parser() -> argparse.ArgumentParser:
     fmt.add_argument("files", nargs="+", metavar="SPEC", help="spec files ('-': read stdin, write stdout)")
     fmt.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would change")
     fmt.set_defaults(handler=cmd_fmt)
-    from qnnc.build.stages import STAGE_NAMES
+    from qnnc.pipeline.stages import STAGE_NAMES
 
     build = sub.add_parser("build", help="generate, train, export and build the accelerator")
     build.add_argument("spec", metavar="SPEC")

@@ -98,6 +98,20 @@ def test_rerunning_an_unchanged_build_does_nothing(estimated):
 
 
 @pytest.mark.slow
+def test_a_target_change_reruns_the_estimate_only(estimated, tmp_path):
+    out, _ = estimated
+    changed = tmp_path / MLP.name  # same name: the generated files are the same
+    changed.write_text(MLP.read_text().replace("clock: 100 MHz", "clock: 125 MHz"))
+    assert changed.read_text() != MLP.read_text()
+    plan = qnnc("build", str(changed), "--out", str(out), "--epochs", "2", "--dry-run")
+    assert plan.returncode == 0, plan.stderr
+    said = {line.split()[0]: line.split()[1] for line in plan.stdout.splitlines()[plan.stdout.splitlines().index(
+        next(line for line in plan.stdout.splitlines() if line.startswith("stages:"))) + 1:]}
+    assert said == {"generate": "skipped", "train": "skipped", "export": "skipped", "verify": "skipped",
+                    "estimate": "runs", "hardware": "runs"}
+
+
+@pytest.mark.slow
 def test_a_corrupted_weight_is_caught_at_the_first_diverging_stage(estimated, tmp_path):
     from onnx import numpy_helper
     from qonnx.core.modelwrapper import ModelWrapper
@@ -175,8 +189,8 @@ def test_the_continue_command_keeps_the_builds_options_and_quotes_paths():
     import shlex
     from pathlib import Path
 
-    from qnnc.build.runner import continue_command
-    from qnnc.build.stages import Options
+    from qnnc.pipeline.runner import continue_command
+    from qnnc.pipeline.stages import Options
 
     text = continue_command("my specs/t.qnn", Path("out dir/b"), "hardware", Options(epochs=2, samples=500))
     assert shlex.split(text) == ["qnnc", "build", "my specs/t.qnn", "--out", "out dir/b", "--from", "hardware",
@@ -186,8 +200,8 @@ def test_the_continue_command_keeps_the_builds_options_and_quotes_paths():
 def test_a_bug_in_qnnc_is_internal_and_a_tool_failure_is_the_toolchains(tmp_path):
     import json as stdlib_json
 
-    from qnnc.build.stages import Context, Options, run_backend
     from qnnc.errors import InternalError, ToolchainError
+    from qnnc.pipeline.stages import Context, Options, run_backend
 
     ctx = Context(root=tmp_path, plan=None, spec=None, options=Options(), log=lambda _line: None)
 

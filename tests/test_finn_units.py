@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from conftest import ROOT
-from qnnc.backends.finn import match_units
+from qnnc.backends.finn_units import match_units
 from qnnc.backends.folding import pinned
 from qnnc.compiler import Compilation
 

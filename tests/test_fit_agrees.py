@@ -40,7 +40,7 @@ def lint_verdict(text: str) -> tuple[str, float | None]:
 
 
 def estimate_verdict(text: str, out: Path) -> tuple[str, dict | None]:
-    from qnnc.build.runner import estimate_untrained
+    from qnnc.pipeline.runner import estimate_untrained
 
     try:
         summary = estimate_untrained(WithoutLintFit(Source(text, "t.qnn")), out, log=lambda _line: None)

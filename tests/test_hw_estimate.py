@@ -9,11 +9,11 @@ import json
 import pytest
 
 from conftest import ROOT
-from qnnc.build.runner import estimate_untrained
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 from qnnc.hw import analytic
 from qnnc.passes.fit import matrix_units
+from qnnc.pipeline.runner import estimate_untrained
 
 MLP = ROOT / "specs" / "digits_mlp_w2a2.qnn"
 pytestmark = pytest.mark.slow

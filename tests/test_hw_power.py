@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from qnnc.boards import BOARDS
 from qnnc.hw import power
+from qnnc.hw.boards import BOARDS
 
 PART = BOARDS["pynq-z2"].part
 REPORT = """\

@@ -6,10 +6,10 @@ from __future__ import annotations
 from conftest import ROOT
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
+from qnnc.report import sweep as report
 from qnnc.spec import model as m
-from qnnc.sweep import report
-from qnnc.sweep.rewrite import trial_text
-from qnnc.sweep.space import grid_size, parameters, trial_key
+from qnnc.study.rewrite import trial_text
+from qnnc.study.space import grid_size, parameters, trial_key
 
 TFC = (ROOT / "specs" / "tfc_w1a1.qnn").read_text()
 SWEPT = TFC + """
@@ -86,7 +86,7 @@ def test_the_pareto_front_and_the_recommendation():
 def curves_study(tmp_path, sweep):
     import optuna
 
-    from qnnc.sweep.engine import SweepConfig, open_curves
+    from qnnc.study.engine import SweepConfig, open_curves
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = SweepConfig(spec_path="t.qnn", root=str(tmp_path), storage=f"sqlite:///{tmp_path / 'study.db'}",
@@ -112,7 +112,7 @@ def test_pruning_is_plateau_with_an_accuracy_to_reach_and_off_without():
 
 
 def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_path):
-    from qnnc.sweep.pruning import Watch
+    from qnnc.study.pruning import Watch
 
     curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 2"))
     stuck = Watch(curves, 0)
@@ -132,7 +132,7 @@ def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_pat
 
 
 def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
-    from qnnc.sweep.pruning import Watch
+    from qnnc.study.pruning import Watch
 
     curves = curves_study(tmp_path, sweep_block("prune: median\npatience: 1"))
     for number, acc in enumerate((0.8, 0.9)):
@@ -145,7 +145,7 @@ def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
 
 
 def test_fine_tuning_epochs_and_epochs_without_validation_are_not_reported(tmp_path):
-    from qnnc.sweep.pruning import Watch
+    from qnnc.study.pruning import Watch
 
     curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 1"))
     watch = Watch(curves, 0)

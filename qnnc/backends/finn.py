@@ -9,61 +9,17 @@ from pathlib import Path
 
 from qnnc.backends.export import FINN_INPUT
 from qnnc.backends.finn_compat import build_dataflow, prepare_finn
+from qnnc.backends.finn_units import all_nodes, match_units
 from qnnc.backends.folding import FOLDING_JSON, FOLDING_REPORT, make_folding_step
 from qnnc.backends.thresholds import threshold_steps
-from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic, SpecError
 from qnnc.fsutil import write_text_atomic
-from qnnc.hw import plot, power
+from qnnc.hw import power
+from qnnc.hw.boards import BOARDS
 from qnnc.spec import model as m
 
 FINN_DIR = "finn"
 ESTIMATE_JSON = "estimate.json"
-ESTIMATE_PNG = "estimate.png"
-
-
-def all_nodes(graph):
-    """Every node of a graph and of the subgraphs inside it (FINN's dataflow partitions)."""
-    from qonnx.core.modelwrapper import ModelWrapper
-
-    for node in graph.node:
-        yield node
-        for attr in node.attribute:
-            if attr.g is not None and attr.g.node:
-                yield from all_nodes(attr.g)
-            elif attr.name == "model" and attr.s and Path(attr.s.decode()).is_file():
-                yield from all_nodes(ModelWrapper(attr.s.decode()).graph)
-
-
-FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the unit after them
-
-
-def match_units(nodes, spec: m.Spec) -> dict[str, str]:
-    """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
-    matrix unit (MVAU) is the n-th linear/conv layer, the n-th Pool/StreamingMaxPool the n-th
-    maxpool, LabelSelect the output; a sliding-window generator or padding unit belongs to the
-    unit it feeds (a conv's MVAU, or the Pool of a maxpool)."""
-    nodes = list(nodes)
-    owners = {
-        "MVAU": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)),
-        "Pool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
-        "StreamingMaxPool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
-    }
-    matched: dict[str, str] = {}
-    for node in nodes:
-        kind = next((k for k in owners if node.op_type.startswith(k)), None)
-        layer = next(owners[kind], None) if kind else ("output" if node.op_type.startswith("LabelSelect") else None)
-        if layer is not None:
-            matched[node.name] = layer
-    consumer = {tensor: node for node in nodes for tensor in node.input}
-    for node in nodes:
-        if node.op_type.startswith(FEEDERS):
-            fed = node
-            while fed is not None and fed.op_type.startswith(FEEDERS):
-                fed = consumer.get(fed.output[0])
-            if fed is not None and fed.name in matched:
-                matched[node.name] = matched[fed.name]
-    return matched
 
 
 def estimate_steps(spec: m.Spec, root: Path) -> list:
@@ -125,7 +81,6 @@ def estimate(root: Path, spec: m.Spec) -> dict:
     summary = summarize(root, spec)
     summary["per_layer"] = per_layer(root, spec, summary["folding"])
     write_text_atomic(root / ESTIMATE_JSON, json.dumps(summary, indent=2, sort_keys=True) + "\n")
-    summary["plot"] = plot.save(summary, root / ESTIMATE_PNG, title=f"{spec.network.name} on {spec.target.board}")
     check_fit(summary["folding"], spec)
     return summary
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from qnnc.backends import zynq_prep
-from qnnc.boards import BOARDS
+from qnnc.backends import finn_units, zynq_prep
 from qnnc.errors import Diagnostic, InternalError, SpecError
 from qnnc.fsutil import write_text_atomic
-from qnnc.hw import analytic, finn_units, solver
-from qnnc.hw import target as hw_target
+from qnnc.hw import analytic, solver
+from qnnc.hw.boards import BOARDS
 from qnnc.spec import model as m
+from qnnc.spec import target as hw_target
 
 FOLDING_JSON = "finn/folding_config.json"
 FOLDING_REPORT = "finn/report/qnnc_folding.json"
@@ -43,9 +43,7 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
 def choose(model, spec: m.Spec, fpgapart: str, io: bool = True) -> tuple[solver.Solution, dict]:
     """The folding of every unit; ``io=False`` leaves the board's I/O out (as FINN's own
     folding does), for comparison."""
-    from qnnc.backends.finn import match_units
-
-    owners = match_units(model.graph.node, spec)
+    owners = finn_units.match_units(model.graph.node, spec)
     pins = pinned(model.graph.node, spec, owners)
     cap, budget, target = hw_target.capacity(spec), hw_target.budget(spec), hw_target.target_cycles(spec)
     try:

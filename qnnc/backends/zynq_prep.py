@@ -14,16 +14,16 @@ import copy
 import math
 import tempfile
 
+from qnnc.backends import finn_units
 from qnnc.errors import InternalError
-from qnnc.hw import finn_units
 
 IODMA = "IODMA"
 
 
 def io_cycles(model, port_bits: int) -> dict[str, int]:
     """The ceiling before folding: graph input and output, each padded to whole bytes per
-    element and moved one port width per cycle (as ``qnnc.hw.target.transfer_cycles``)."""
-    from qnnc.hw.target import transfer_cycles
+    element and moved one port width per cycle (as ``qnnc.spec.target.transfer_cycles``)."""
+    from qnnc.spec.target import transfer_cycles
 
     found = {}
     for side, tensor in (("input DMA", model.graph.input[0].name), ("output DMA", model.graph.output[0].name)):

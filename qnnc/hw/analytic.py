@@ -11,7 +11,7 @@ width FINN's hardware stores them (bipolar weights are INT2 outside XNOR mode). 
 width is the data-type bound (FINN later narrows it to the trained weights), so lint's numbers
 are an upper bound for these units; the other units (window generators, thresholds, label select) are not costed here.
 ``tests/test_hw_analytic.py`` checks these formulas against finn-plus's own, unit by unit; the
-build always uses FINN's model itself (``qnnc.hw.finn_units``).
+build always uses FINN's model itself (``qnnc.backends.finn_units``).
 """
 
 from __future__ import annotations

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import math
 
-from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic
 from qnnc.hw import analytic, solver
-from qnnc.hw import target as hw_target
+from qnnc.hw.boards import BOARDS
 from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
+from qnnc.spec import target as hw_target
 
 SHORT = {"LUT": "LUT", "BRAM_18K": "BRAM18", "URAM": "URAM", "DSP": "DSP"}
 

@@ -7,9 +7,9 @@ StreamingMaxPool needs PE | channels.
 
 from __future__ import annotations
 
-from qnnc.boards import BOARDS
 from qnnc.errors import Diagnostic, did_you_mean
 from qnnc.hw.analytic import MAX_WIDTH, divisors
+from qnnc.hw.boards import BOARDS
 from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
 

@@ -11,9 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
-from qnnc.boards import BOARDS
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import NOWHERE, Span
+from qnnc.hw.boards import BOARDS
 
 BoardName = Literal[tuple(BOARDS)]  # type: ignore[valid-type]
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]

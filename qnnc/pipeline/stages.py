@@ -15,9 +15,9 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
-from qnnc.build.state import sha256_file, sha256_text
 from qnnc.errors import InternalError, QnncError, SpecError, ToolchainError
 from qnnc.fsutil import write_text_atomic
+from qnnc.pipeline.state import sha256_file, sha256_text
 
 
 @dataclass(frozen=True)
@@ -140,11 +140,13 @@ def _append(log, text: str, path: Path, ctx: Context) -> bool:
     return True
 
 
-# ---- export, estimate, hardware -------------------------------------------------------------
-def _file_inputs(*rels: str):
+# ---- init, export, verify, estimate, hardware ----------------------------------------------
+def _file_inputs(*rels: str, sections: tuple[str, ...]):
+    """A stage's inputs: the files it reads and the spec's sections it depends on (so a change
+    to the target re-runs the estimate, not the export and its verification)."""
     def inputs(ctx: Context) -> str:
         parts = [sha256_file(ctx.root / r) if (ctx.root / r).exists() else f"missing {r}" for r in rels]
-        return sha256_text(*parts, ctx.spec.model_dump_json())
+        return sha256_text(*parts, *(getattr(ctx.spec, name).model_dump_json() for name in sections))
     return inputs
 
 
@@ -194,10 +196,24 @@ def _verify(ctx: Context) -> dict:
     return run_backend("verify", lambda root, spec: verify(root, spec, held_out(spec)), ctx)
 
 
-def _estimate(ctx: Context) -> dict:
-    from qnnc.backends.finn import estimate
+def _init(ctx: Context) -> dict:
+    from qnnc.backends.untrained import write_untrained
 
-    return run_backend("estimate", estimate, ctx)
+    return run_backend("init", write_untrained, ctx)
+
+
+def _estimate(ctx: Context) -> dict:
+    from qnnc.backends.finn import ESTIMATE_JSON, estimate
+    from qnnc.report.plot import ESTIMATE_PNG, save
+
+    (ctx.root / ESTIMATE_JSON).unlink(missing_ok=True)  # the picture is drawn from this run's estimate only
+    try:
+        summary = run_backend("estimate", estimate, ctx)
+    finally:  # a design that does not fit keeps its reports, and its picture
+        if (ctx.root / ESTIMATE_JSON).is_file():
+            drawn = json.loads((ctx.root / ESTIMATE_JSON).read_text())
+            plot = save(drawn, ctx.root / ESTIMATE_PNG, title=f"{ctx.spec.network.name} on {ctx.spec.target.board}")
+    return {**summary, "plot": plot}
 
 
 class VivadoMissingError(QnncError):
@@ -215,16 +231,20 @@ def _hardware(ctx: Context) -> dict:
     return run_backend("hardware", hardware, ctx)
 
 
-STAGES: tuple[Stage, ...] = (
-    Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files),
-    Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train, ("model.pt",)),
-    Stage("export", "export to QONNX and prepare FINN's input", _file_inputs("model.py", "model.pt"), _export,
-          ("export/model.qonnx.onnx", "export/model.onnx")),
-    Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models agree on held-out data",
-          _file_inputs("export/model.onnx", "model.pt"), _verify),
-    Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
-          _file_inputs("export/model.onnx"), _estimate),
-    Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
-          _file_inputs("export/model.onnx"), _hardware),
-)
+GENERATE = Stage("generate", "write the Brevitas model and training loop", _generate_inputs, generate_files)
+TRAIN = Stage("train", "quantization-aware training on the spec's dataset", _train_inputs, _train, ("model.pt",))
+INIT = Stage("init", "initial weights, no training (FINN's estimates do not depend on the weights' values)",
+             _file_inputs("model.py", sections=("train",)), _init, ("model.pt",))
+EXPORT = Stage("export", "export to QONNX and prepare FINN's input",
+               _file_inputs("model.py", "model.pt", sections=("network",)), _export,
+               ("export/model.qonnx.onnx", "export/model.onnx"))
+VERIFY = Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models agree on held-out data",
+               _file_inputs("export/model.onnx", "model.pt", sections=("network", "train")), _verify)
+ESTIMATE = Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
+                 _file_inputs("export/model.onnx", sections=("network", "target")), _estimate)
+HARDWARE = Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
+                 _file_inputs("export/model.onnx", sections=("network", "target")), _hardware)
+
+STAGES: tuple[Stage, ...] = (GENERATE, TRAIN, EXPORT, VERIFY, ESTIMATE, HARDWARE)  # qnnc build
+UNTRAINED: tuple[Stage, ...] = (GENERATE, INIT, EXPORT, ESTIMATE)  # qnnc estimate
 STAGE_NAMES = tuple(s.name for s in STAGES)

@@ -7,7 +7,8 @@ import threading
 from dataclasses import asdict
 from pathlib import Path
 
-from qnnc.sweep import engine, report
+from qnnc.report import sweep as report
+from qnnc.study import engine
 
 
 class Progress:
@@ -58,7 +59,7 @@ def run_sweep(config: engine.SweepConfig, comp, *, ray_address: str | None = Non
         progress = Progress(total, total - remaining)
         with progress.bar:
             engine.work(config, comp, total, on_line=progress.line, callbacks=[progress.finished])
-    summary = report.summarize(engine.open_study(config, spec), spec, root)
+    summary = report.summarize(engine.reported_trials(engine.open_study(config, spec)), spec, root)
     log(report.format_table(summary))
     best = summary["recommended"]
     log(f"recommended: trial {best}, written to {root / 'best.qnn'}; plot {root / 'pareto.png'}" if best is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+ESTIMATE_PNG = "estimate.png"
 SHOWN = (("LUT", "LUT"), ("BRAM_18K", "BRAM18"), ("DSP", "DSP"))
 
 

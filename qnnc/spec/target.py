@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from qnnc.boards import BOARDS
+from qnnc.hw.boards import BOARDS
 from qnnc.hw.solver import budget_of
 from qnnc.spec import model as m
 

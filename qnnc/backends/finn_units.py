@@ -12,9 +12,11 @@ one PE; an HLS matrix unit's weight stream stays within FINN's widest ap_int.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from qnnc.hw.analytic import MAX_AP_INT_BITS, divisors
 from qnnc.hw.solver import RESOURCES, Choice, Unit
+from qnnc.spec import model as m
 
 CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool", "Squeeze", "Unsqueeze")
 POOLS = ("Pool_hls",)
@@ -177,3 +179,47 @@ def apply(model, attrs: dict[str, dict]):
         for k, v in values.items():
             inst.set_nodeattr(k, v)
     return model
+
+
+def all_nodes(graph):
+    """Every node of a graph and of the subgraphs inside it (FINN's dataflow partitions)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    for node in graph.node:
+        yield node
+        for attr in node.attribute:
+            if attr.g is not None and attr.g.node:
+                yield from all_nodes(attr.g)
+            elif attr.name == "model" and attr.s and Path(attr.s.decode()).is_file():
+                yield from all_nodes(ModelWrapper(attr.s.decode()).graph)
+
+
+FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the unit after them
+
+
+def match_units(nodes, spec: m.Spec) -> dict[str, str]:
+    """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
+    matrix unit (MVAU) is the n-th linear/conv layer, the n-th Pool/StreamingMaxPool the n-th
+    maxpool, LabelSelect the output; a sliding-window generator or padding unit belongs to the
+    unit it feeds (a conv's MVAU, or the Pool of a maxpool)."""
+    nodes = list(nodes)
+    owners = {
+        "MVAU": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)),
+        "Pool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
+        "StreamingMaxPool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
+    }
+    matched: dict[str, str] = {}
+    for node in nodes:
+        kind = next((k for k in owners if node.op_type.startswith(k)), None)
+        layer = next(owners[kind], None) if kind else ("output" if node.op_type.startswith("LabelSelect") else None)
+        if layer is not None:
+            matched[node.name] = layer
+    consumer = {tensor: node for node in nodes for tensor in node.input}
+    for node in nodes:
+        if node.op_type.startswith(FEEDERS):
+            fed = node
+            while fed is not None and fed.op_type.startswith(FEEDERS):
+                fed = consumer.get(fed.output[0])
+            if fed is not None and fed.name in matched:
+                matched[node.name] = matched[fed.name]
+    return matched

@@ -7,15 +7,12 @@ import json
 from pathlib import Path
 
 from qnnc.fsutil import write_text_atomic
-from qnnc.sweep.engine import configuration_trials
 
 
-def rows(study) -> list[dict]:
-    import optuna
-
+def rows(trials) -> list[dict]:
+    """One row per trial (Optuna's FrozenTrial): its state, parameters, directory and results."""
     out = []
-    state = optuna.trial.TrialState
-    for t in configuration_trials(study, (state.COMPLETE, state.FAIL, state.PRUNED, state.WAITING)):  # not running
+    for t in trials:
         row = {"number": t.number, "state": t.state.name, "params": dict(t.params), "dir": t.user_attrs.get("dir")}
         row.update(t.user_attrs.get("result", {}))
         for key in ("error", "pruned"):  # why a trial failed, or why it was stopped early
@@ -47,8 +44,8 @@ def recommend(done: list[dict], min_accuracy: float | None) -> dict | None:
     return min(feasible, key=lambda r: (r["energy_uj"], -r["accuracy"])) if feasible else None
 
 
-def summarize(study, spec, root: Path) -> dict:
-    table = rows(study)
+def summarize(trials, spec, root: Path) -> dict:
+    table = rows(trials)
     done = [r for r in table if r["state"] == "COMPLETE"]
     front = pareto(done)
     best = recommend(done, spec.sweep.min_accuracy)

@@ -4,7 +4,7 @@ trial's spec (train, export, verify, estimate) in its own process and directory.
 Objectives: test accuracy (maximise) and estimated energy per inference (minimise); the
 ``min_accuracy`` is an Optuna constraint. Storage is any Optuna RDB URL: SQLite in the sweep
 directory by default, PostgreSQL to share one study between many workers (processes on one or
-many machines, or Ray tasks on a Ray cluster, ``qnnc.sweep.distributed``). Trials heartbeat: a
+many machines, or Ray tasks on a Ray cluster, ``qnnc.study.distributed``). Trials heartbeat: a
 trial whose worker died is failed and its configuration retried. Finished configurations are
 never retrained: the study remembers them, and their build directories are up to date.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 from qnnc.errors import QnncError, Source
 from qnnc.fsutil import write_text_atomic
-from qnnc.sweep.pruning import Watch, curves_name, make_pruner, read_curve
-from qnnc.sweep.rewrite import trial_text
-from qnnc.sweep.space import grid_size, parameters, trial_key, weight_layers
+from qnnc.study.pruning import Watch, curves_name, make_pruner, read_curve
+from qnnc.study.rewrite import trial_text
+from qnnc.study.space import grid_size, parameters, trial_key, weight_layers
 
 DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
 WAIT_S = 2  # between looks at trials that other workers run
@@ -147,6 +147,14 @@ def configuration_trials(study, states) -> list:
     stale = {t.system_attrs["failed_trial"] for t in study.get_trials(deepcopy=False)
              if "failed_trial" in t.system_attrs}
     return [t for t in trials if t.number not in stale and "duplicate_of" not in t.user_attrs]
+
+
+def reported_trials(study) -> list:
+    """The trials a report shows: every configuration's trial that is not running."""
+    import optuna
+
+    state = optuna.trial.TrialState
+    return configuration_trials(study, (state.COMPLETE, state.FAIL, state.PRUNED, state.WAITING))
 
 
 def finished(study) -> int:

@@ -24,8 +24,9 @@ def sha256_file(path: Path) -> str:
 class BuildRecord:
     """build.json: per stage, the hash of its inputs, its time and its outcome."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, readonly: bool = False):
         self.path = root / "build.json"
+        self.readonly = readonly  # a dry run reads the record and changes nothing
         self.note: str | None = None  # what was done about a record that could not be read
         self.data = self._load()
 
@@ -39,6 +40,9 @@ class BuildRecord:
                 raise ValueError("not a build record")
         except (ValueError, UnicodeDecodeError) as exc:
             aside = self.path.with_name("build.json.unreadable")
+            if self.readonly:
+                self.note = f"{self.path} could not be read ({exc}); a build would move it to {aside.name}"
+                return {"stages": {}}
             self.path.replace(aside)
             self.note = (f"{self.path} could not be read ({exc}); moved to {aside.name}: every stage is checked "
                          "again (finished training resumes from its checkpoint)")
@@ -67,4 +71,5 @@ class BuildRecord:
         self.save()
 
     def save(self) -> None:
+        assert not self.readonly, "a read-only build record is never saved"
         write_text_atomic(self.path, json.dumps(self.data, indent=2, sort_keys=True) + "\n")
