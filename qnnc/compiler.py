@@ -12,7 +12,7 @@ from pathlib import Path
 from qnnc.errors import Diagnostic, Source, SpecError
 from qnnc.passes import analyze
 from qnnc.passes.facts import Facts
-from qnnc.spec.build import build_spec
+from qnnc.spec.build import validate
 from qnnc.spec.model import Spec
 from qnnc.syntax import ast
 from qnnc.syntax.parser import parse
@@ -32,12 +32,17 @@ class Compilation:
         return parse(self.source.text, self.source.path)
 
     @cached_property
+    def _validated(self) -> tuple[Spec, list[Diagnostic]]:
+        return validate(self.module, self.source)
+
+    @property
     def spec(self) -> Spec:
-        return build_spec(self.module, self.source)
+        return self._validated[0]
 
     @cached_property
     def _analysis(self) -> tuple[Facts, list[Diagnostic]]:
-        return analyze(self.spec)
+        facts, found = analyze(self.spec)
+        return facts, [*self._validated[1], *found]
 
     @property
     def facts(self) -> Facts:

@@ -37,7 +37,7 @@ DATASETS: dict[str, DatasetInfo] = {
         ),
         DatasetInfo(
             "cifar10", (3, 32, 32), "uint8", 10,
-            "downloaded to the cache dir, or NumPy files in QNNC_DATA_DIR",
+            "downloaded to the cache dir, or the python batches (cifar-10-batches-py or its tar.gz) in QNNC_DATA_DIR",
             "32x32 colour images, 50k train / 10k test",
         ),
         DatasetInfo(

@@ -33,10 +33,6 @@ class Span:
     def from_token(cls, tok) -> Span:
         return cls(tok.line, tok.column, tok.end_line, tok.end_column)
 
-    def to(self, other: Span) -> Span:
-        """The span from the start of this one to the end of ``other``."""
-        return Span(self.line, self.col, other.end_line, other.end_col)
-
 
 NOWHERE = Span(1, 1, 1, 1)
 

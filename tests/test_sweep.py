@@ -103,16 +103,16 @@ def sweep_block(text: str):
 
 
 def test_pruning_is_plateau_with_an_accuracy_to_reach_and_off_without():
-    assert sweep_block("min_accuracy: 95%").pruner == "plateau"
-    assert sweep_block("").pruner == "none"
-    assert sweep_block("prune: median").pruner == "median"
-    assert sweep_block("min_accuracy: 95%\nprune: none").pruner == "none"
+    assert sweep_block("min_accuracy: 95%").stopping == "plateau"
+    assert sweep_block("").stopping == "none"
+    assert sweep_block("early_stop: median").stopping == "median"
+    assert sweep_block("min_accuracy: 95%\nearly_stop: none").stopping == "none"
     spec = sweep_block("min_accuracy: 95%\npatience: 3\nvalidation: 20%")
     assert (spec.patience, spec.validation) == (3, 0.2)
 
 
 def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_path):
-    from qnnc.study.pruning import Watch
+    from qnnc.study.early_stopping import Watch
 
     curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 2"))
     stuck = Watch(curves, 0)
@@ -132,9 +132,9 @@ def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_pat
 
 
 def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
-    from qnnc.study.pruning import Watch
+    from qnnc.study.early_stopping import Watch
 
-    curves = curves_study(tmp_path, sweep_block("prune: median\npatience: 1"))
+    curves = curves_study(tmp_path, sweep_block("early_stop: median\npatience: 1"))
     for number, acc in enumerate((0.8, 0.9)):
         done = Watch(curves, number)
         assert done.update(epochs(acc, acc, acc)) is None  # the first two trials are never stopped
@@ -145,10 +145,18 @@ def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
 
 
 def test_fine_tuning_epochs_and_epochs_without_validation_are_not_reported(tmp_path):
-    from qnnc.study.pruning import Watch
+    from qnnc.study.early_stopping import Watch
 
     curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 1"))
     watch = Watch(curves, 0)
     rows = epochs(0.5, 0.6) + [{"epoch": 3, "phase": "train"}] + epochs(0.2, 0.2, 0.2, phase="finetune")
     assert watch.update(rows) is None
     assert curves.trials[0].intermediate_values == {1: 0.5, 2: 0.6}
+
+
+def test_the_old_word_for_early_stopping_still_works_and_says_the_new_one():
+    text = (ROOT / "specs" / "digits_mlp_w2a2.qnn").read_text() + "\nsweep {\n  weights: [1, 2]\n  prune: median\n}\n"
+    found = Compilation(Source(text, "old.qnn")).diagnostics()
+    assert [(d.code, d.severity) for d in found] == [("Q083", "warning")]
+    assert "early_stop: median" in found[0].hint
+    assert Compilation(Source(text, "old.qnn")).spec.sweep.stopping == "median"

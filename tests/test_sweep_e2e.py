@@ -122,7 +122,7 @@ def test_a_dead_workers_trial_is_retried_by_a_later_worker(tmp_path):
     trial stops heartbeating, and a worker started later fails it after three silent heartbeats
     and runs that configuration again."""
     spec = tmp_path / "digits_sweep.qnn"
-    spec.write_text(SPEC.replace("width: [1, 8]", "prune: none").replace("epochs: 1", "epochs: 200"))
+    spec.write_text(SPEC.replace("width: [1, 8]", "early_stop: none").replace("epochs: 1", "epochs: 200"))
     out = tmp_path / "out"
     args = [sys.executable, "-m", "qnnc", "sweep", str(spec), "--out", str(out), "--heartbeat", "1"]
     doomed = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -26,7 +26,8 @@ def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     if not varied:
         found.append(Diagnostic("Q081", "the sweep varies nothing", sweep.span,
                                 hint="give values to try, e.g. 'weights: [1, 2, 4]' or 'acts: [2, 4]'"))
-    if sweep.prune == "plateau" and sweep.min_accuracy is None:
-        found.append(Diagnostic("Q082", "'prune: plateau' stops trials below min_accuracy, and none is given",
-                                sweep.span_of("prune"), hint="add e.g. 'min_accuracy: 95%', or use 'prune: median'"))
+    if sweep.early_stop == "plateau" and sweep.min_accuracy is None:
+        found.append(Diagnostic("Q082", "'early_stop: plateau' stops trials below min_accuracy, and none is given",
+                                sweep.span_of("early_stop"),
+                                hint="add e.g. 'min_accuracy: 95%', or use 'early_stop: median'"))
     return facts, found

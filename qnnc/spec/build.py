@@ -33,12 +33,18 @@ QUANT_RE = re.compile(r"^(u?int)([1-9][0-9]*)$")
 
 def build_spec(module: ast.Module, source: Source) -> m.Spec:
     """Validate a parsed module; raise ``SpecError`` with every diagnostic found."""
+    return validate(module, source)[0]
+
+
+def validate(module: ast.Module, source: Source) -> tuple[m.Spec, list[Diagnostic]]:
+    """The validated spec and the builder's warnings; ``SpecError`` with every diagnostic
+    found if there is an error."""
     builder = _Builder(source)
     spec = builder.build(module)
     errors = [d for d in builder.diagnostics if d.is_error]
     if errors or spec is None:
         raise SpecError(builder.diagnostics, source)
-    return spec
+    return spec, builder.diagnostics
 
 
 def _end_of_file(source: Source) -> Span:
@@ -97,6 +103,14 @@ class _Builder:
         if block.label is not None:
             self.error("Q015", "'sweep' takes no name", block.label_span, "write 'sweep { ... }'")
         data = self.loc.entries(block.entries, ())
+        if "prune" in data:  # the word's earlier meaning here; 'prune' is structured pruning
+            span = self.loc.spans[("prune",)]
+            self.loc.diagnostics.append(Diagnostic(
+                "Q083", "'prune' in a sweep is now 'early_stop' (prune means structured pruning: a layer's sparsity)",
+                span, hint=f"write 'early_stop: {data['prune']}'", severity="warning"))
+            if "early_stop" not in data:
+                data["early_stop"] = data.pop("prune")
+                self.loc.spans[("early_stop",)] = span
         layers = self._groups(block.entries, "sweep", "layer", "layers")
         return self.validate(m.SweepSpec, {**data, "layers": layers, "span": block.span}, "sweep", block.kind_span)
 

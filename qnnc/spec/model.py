@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import NOWHERE, Span
@@ -158,7 +158,6 @@ class Act(LayerBase):
 
 Layer = Annotated[Linear | Conv2d | MaxPool | Flatten | BatchNorm | Act, Field(discriminator="kind")]
 LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act)}
-ACT_FUNCS = ("relu", "hardtanh", "bipolar", "identity")
 
 
 class OutputSpec(Located):
@@ -235,11 +234,6 @@ class TargetSpec(Located):
     max_dsp: Fraction = Field(default=0.9, description="utilization cap for DSPs")
     folds: dict[str, Fold] = Field(default_factory=dict)
 
-    @field_validator("fps", mode="before")
-    @classmethod
-    def _fps(cls, value):
-        return _to_fps(value)
-
     @property
     def clock_mhz(self) -> float:
         return self.clock if self.clock is not None else BOARDS[self.board].default_clock_mhz
@@ -274,21 +268,21 @@ class SweepSpec(Located):
     epochs: int | None = Field(default=None, ge=1, description="epochs per trial; the train block's if unset")
     samples: int | None = Field(default=None, ge=1, description="train on the first N samples per trial")
     seed: int = 0
-    prune: Literal["auto", "none", "plateau", "median"] = Field(
+    early_stop: Literal["auto", "none", "plateau", "median"] = Field(
         default="auto", description="early stopping of hopeless trials on validation accuracy (Optuna pruners): "
         "plateau stops a trial below min_accuracy that stopped improving, median one below the median of "
         "earlier trials at the same epoch; auto is plateau with min_accuracy, none without")
     patience: int = Field(default=2, ge=1, description="epochs without improvement (plateau) or of warm-up "
                           "(median) before a trial can be stopped")
     validation: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, lt=1)] = Field(
-        default=0.1, description="share of each trial's training samples held out for pruning decisions")
+        default=0.1, description="share of each trial's training samples held out for early-stopping decisions")
 
     @property
-    def pruner(self) -> str:
-        """The pruning rule in force: 'auto' resolved."""
-        if self.prune == "auto":
+    def stopping(self) -> str:
+        """The early-stopping rule in force: 'auto' resolved."""
+        if self.early_stop == "auto":
             return "plateau" if self.min_accuracy is not None else "none"
-        return self.prune
+        return self.early_stop
 
 
 class Spec(Strict):

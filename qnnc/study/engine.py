@@ -4,7 +4,7 @@ trial's spec (train, export, verify, estimate) in its own process and directory.
 Objectives: test accuracy (maximise) and estimated energy per inference (minimise); the
 ``min_accuracy`` is an Optuna constraint. Storage is any Optuna RDB URL: SQLite in the sweep
 directory by default, PostgreSQL to share one study between many workers (processes on one or
-many machines, or Ray tasks on a Ray cluster, ``qnnc.study.distributed``). Trials heartbeat: a
+many machines, or Ray tasks on a Ray cluster: ``qnnc.study.run.run_on_ray``). Trials heartbeat: a
 trial whose worker died is failed and its configuration retried. Finished configurations are
 never retrained: the study remembers them, and their build directories are up to date.
 """
@@ -16,18 +16,19 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.errors import QnncError, Source
 from qnnc.fsutil import write_text_atomic
-from qnnc.study.pruning import Watch, curves_name, make_pruner, read_curve
+from qnnc.study.early_stopping import Watch, curves_name, make_pruner, read_curve
 from qnnc.study.rewrite import trial_text
 from qnnc.study.space import grid_size, parameters, trial_key, weight_layers
 
 DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
 WAIT_S = 2  # between looks at trials that other workers run
-STAGE_PREFIX = "["
+POLL_S = 0.5  # between looks at a running trial's files
 
 
 class TrialFailedError(QnncError):
@@ -237,34 +238,54 @@ class Objective:
         return cmd
 
     def _build(self, spec_path: Path, out: Path, number: int, watch: Watch | None) -> None:
+        """Run the trial's build with its output in the trial's log; follow it through the files
+        it writes (build.json's stages, curve.json's epochs), never through its output."""
         import optuna
 
         cmd = self.build_command(spec_path, out, validate=watch is not None)
-        tail: list[str] = []
         log = out.parent / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as sink:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ,
+                                                                                     "PYTHONUNBUFFERED": "1"})
+            shown = None
             try:
-                for line in proc.stdout:
-                    sink.write(line)
-                    tail = (tail + [line.rstrip()])[-8:]
-                    if line.startswith(STAGE_PREFIX) or "epoch" in line:
-                        self.on_line(number, line.strip())
-                    reason = watch.update(read_curve(out)) if watch is not None and "epoch" in line else None
-                    if reason:
+                while True:
+                    code = proc.poll()
+                    curve = read_curve(out)
+                    line = progress(out, curve)
+                    if line != shown:
+                        self.on_line(number, line)
+                        shown = line
+                    reason = watch.update(curve) if watch is not None else None
+                    if reason and code is None:  # a finished build is not stopped
                         sink.write(f"qnnc sweep: {reason}\n")
                         raise optuna.TrialPruned(reason)
-                code = proc.wait()
+                    if code is not None:
+                        break
+                    time.sleep(POLL_S)
             except BaseException:  # stopped early, interrupted, or the storage failed: no build runs on
                 _stop(proc)
                 raise
         if code != 0:
+            tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-8:]
             reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
             raise TrialFailedError(f"build exited with code {code}: {reason.strip()} (log: {log})")
-        if watch is not None:
-            watch.update(read_curve(out))  # a training that was already done reported nothing yet
+
+
+def progress(build_dir: Path, curve: list[dict]) -> str:
+    """A trial's progress from its files: the last training epoch (curve.json) while it trains,
+    else the stages build.json records as done."""
+    try:
+        stages = json.loads((build_dir / "build.json").read_text())["stages"]
+    except (OSError, ValueError, KeyError):  # not written yet, or being replaced
+        stages = {}
+    done = [name for name, entry in stages.items() if entry.get("status") == "done"]
+    if "train" not in done and curve:
+        row = curve[-1]
+        val = f", validation accuracy {row['val_accuracy'] * 100:.2f} %" if "val_accuracy" in row else ""
+        return f"train: epoch {row['epoch']}{val}"
+    return f"{done[-1]} done" if done else "starting"
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -307,7 +328,7 @@ def work(config: SweepConfig, comp, total: int, on_line=None, callbacks=()) -> N
     configuration is running elsewhere, wait for those workers, so that this one reports the
     whole sweep; a dead worker's trial goes stale and is retried here."""
     study = open_study(config, comp.spec)
-    curves = open_curves(config, comp.spec) if comp.spec.sweep.pruner != "none" else None
+    curves = open_curves(config, comp.spec) if comp.spec.sweep.stopping != "none" else None
     objective = Objective(config, comp, on_line, curves)
     draws = 0
     while finished(study) < total:

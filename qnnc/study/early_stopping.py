@@ -27,7 +27,7 @@ def make_pruner(sweep):
     """The Optuna pruner for a sweep block (Optuna's NopPruner when trials run to the end)."""
     import optuna
 
-    kind = sweep.pruner
+    kind = sweep.stopping
     if kind == "plateau":
         return plateau_pruner(sweep.min_accuracy, sweep.patience)
     if kind == "median":  # steps are 1-based epochs: the first `patience` ones are warm-up
