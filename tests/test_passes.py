@@ -13,8 +13,9 @@ from qnnc.compiler import Compilation
 from qnnc.errors import Source, Span
 from qnnc.passes import PASSES, analyze
 from qnnc.passes.folding import divisors, near_divisors
-from qnnc.passes.quant import half_way_inputs, raw_range
+from qnnc.passes.quant import half_way_inputs
 from qnnc.spec import model as m
+from qnnc.spec.types import ValueType
 
 
 def test_every_pass_runs_after_the_passes_it_needs():
@@ -67,7 +68,7 @@ def test_near_divisors_are_nearest_first():
 
 def _half_way_by_trying_every_value(dtype: str, scale: float, quant: str) -> list[int]:
     """The definition, value by value: the quantizer's level sits exactly between two integers."""
-    raw = raw_range(dtype)
+    raw = ValueType.parse(dtype).values
     bits, signed = int(quant.lstrip("uint")), not quant.startswith("u")
     levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1
     s = Fraction(scale).limit_denominator(1 << 20)

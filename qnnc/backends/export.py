@@ -16,8 +16,7 @@ FINN_INPUT = "export/model.onnx"
 
 def finn_input_dtype(inp: m.InputSpec) -> str:
     """FINN's name for the raw input's data type."""
-    return {"uint8": "UINT8", "int8": "INT8", "bipolar": "BIPOLAR", "binary": "BINARY",
-            "float32": "FLOAT32"}.get(inp.dtype, inp.dtype.upper())
+    return inp.raw_type.finn_name
 
 
 def import_generated(root: Path):

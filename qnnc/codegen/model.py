@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 from qnnc.codegen.pycode import call, ident, literal, mapping_block
@@ -27,11 +26,9 @@ def _weight_quant(bits: int) -> str:
 def input_module(inp: m.InputSpec) -> Module | None:
     if inp.quant is None:
         return None
-    if inp.quant == "bipolar":
-        return Module("input_quant", call("QuantIdentity", act_quant="CommonActQuant", bit_width=literal(1)))
-    bits = int(re.sub(r"^u?int", "", inp.quant))
-    quant = "UnsignedInputQuant" if inp.quant.startswith("uint") else "CommonActQuant"
-    return Module("input_quant", call("QuantIdentity", act_quant=quant, bit_width=literal(bits)))
+    q = inp.quant_type
+    quant = "CommonActQuant" if q.signed else "UnsignedInputQuant"
+    return Module("input_quant", call("QuantIdentity", act_quant=quant, bit_width=literal(q.bits)))
 
 
 def act_ctor(layer: m.Act) -> str:

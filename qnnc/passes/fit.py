@@ -18,20 +18,10 @@ from qnnc.spec import target as hw_target
 SHORT = {"LUT": "LUT", "BRAM_18K": "BRAM18", "URAM": "URAM", "DSP": "DSP"}
 
 
-def type_bits(name: str) -> int:
-    """Bits of an input type or quantizer: bipolar 1, intN and uintN N."""
-    if name == "bipolar":
-        return 1
-    digits = "".join(ch for ch in name if ch.isdigit())
-    return int(digits or 8)
-
-
 def value_type(inp: m.InputSpec) -> tuple[int, str]:
     """Bits and kind ('bipolar', 'signed', 'unsigned') of the network's input after its quantizer."""
-    name = inp.quant or inp.dtype
-    if name == "bipolar":
-        return 1, "bipolar"
-    return type_bits(name), "signed" if name.startswith("int") else "unsigned"
+    t = inp.value_type
+    return t.bits, "bipolar" if t.kind == "bipolar" else "signed" if t.signed else "unsigned"
 
 
 def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
@@ -60,7 +50,7 @@ def io_unit(spec: m.Spec) -> solver.Unit:
     memory port."""
     inp = spec.network.input
     board = BOARDS[spec.target.board]
-    return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), type_bits(inp.dtype),
+    return solver.io_unit(IO_UNIT, hw_target.transfer_cycles(math.prod(inp.shape), inp.raw_type.bits,
                                                              board.port_bits))
 
 

@@ -10,7 +10,6 @@ would be left behind on the CPU.
 from __future__ import annotations
 
 import math
-import re
 from fractions import Fraction
 
 from qnnc.errors import Diagnostic
@@ -112,15 +111,6 @@ def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnost
     return found
 
 
-def raw_range(dtype: str) -> range | None:
-    """The raw integers an input type holds (intN, uintN; None for float or bipolar input)."""
-    match = re.match(r"^(u?)int([1-9][0-9]{0,2})$", dtype)
-    if not match:
-        return None
-    bits = int(match.group(2))
-    return range(0, 2**bits) if match.group(1) else range(-(2 ** (bits - 1)), 2 ** (bits - 1))
-
-
 def half_way_inputs(inp: m.InputSpec, most: int = 5) -> list[int]:
     """Raw input values that the input quantizer sees exactly half-way between two levels (the
     first ``most`` of them). Brevitas rounds those half to even, FINN's thresholds half up: the
@@ -130,13 +120,11 @@ def half_way_inputs(inp: m.InputSpec, most: int = 5) -> list[int]:
     c = a*L, d = 0; signed: c = 2*a*L, d = -b*L, L the steps per unit). It is half-way when
     2(c*v + d)/b is an odd integer: a linear congruence in v, solved here rather than by trying
     every raw value (a 32-bit input has four billion)."""
-    raw = raw_range(inp.dtype)
-    quant = re.match(r"^(u?)int([1-9])$", inp.quant or "")
+    raw, quant = inp.raw_type.values, inp.quant_type
     scale = Fraction(inp.scale).limit_denominator(1 << 20)
-    if raw is None or quant is None or scale == 0:
+    if raw is None or quant is None or quant.kind != "int" or scale == 0:
         return []
-    bits, signed = int(quant.group(2)), not quant.group(1)
-    levels = 2 ** (bits - 1) - 1 if signed else 2**bits - 1  # steps per unit: [-1, 1] or [0, 1]
+    signed, levels = quant.signed, quant.levels
     a, b = scale.numerator, scale.denominator
     c, d = (2 * a * levels, -b * levels) if signed else (a * levels, 0)
     # 2c*v = b - 2d (mod 2b); solvable only if gcd(2c, 2b) divides b - 2d

@@ -1,4 +1,4 @@
-"""Run a pipeline of stages in order: one plan says which stages run and why (the dry run
+"""Run a pipeline of stages in order: one schedule says which stages run and why (the dry run
 prints it, the real run follows it), each stage is timed, everything is recorded in build.json."""
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ def select(start: str | None, until: str | None, stages: tuple[Stage, ...] = STA
 
 @dataclass(frozen=True)
 class Step:
-    """One stage in a run's plan: whether it runs, and why (or "up to date")."""
+    """One stage in a schedule: whether it runs, and why (or "up to date")."""
 
     stage: Stage
     runs: bool
     why: str
 
 
-def plan_steps(record: BuildRecord, ctx: Context, stages: tuple[Stage, ...], start: str | None,
+def schedule(record: BuildRecord, ctx: Context, stages: tuple[Stage, ...], start: str | None,
                until: str | None) -> list[Step]:
     """Which stages run: those from ``--from`` on, those whose inputs changed or whose files
     were damaged, and every stage after one that runs (its result makes theirs stale). Stages
@@ -68,7 +68,7 @@ def dry_run(comp: Compilation, root: Path, *, start=None, until=None, options: O
     log(f"plan (digest {plan.digest[:16]}):")
     for line in plan.describe():
         log(f"  {line}")
-    steps = plan_steps(BuildRecord(root, readonly=True), _context(comp, root, options or Options(), start, until,
+    steps = schedule(BuildRecord(root, readonly=True), _context(comp, root, options or Options(), start, until,
                                                                   stages, log), stages, start, until)
     running = [step.stage.name for step in steps if step.runs]
     log("stages: " + (" -> ".join(running) if running else "none (everything is up to date)"))
@@ -106,7 +106,7 @@ def _run_stages(comp: Compilation, root: Path, stages: tuple[Stage, ...], start,
     ctx = _context(comp, root, options, start, until, stages, log)
     names = [s.name for s in stages]
     results = {}
-    for step in plan_steps(record, ctx, stages, start, until):
+    for step in schedule(record, ctx, stages, start, until):
         stage = step.stage
         if not step.runs:
             log(f"[{stage.name}] up to date")

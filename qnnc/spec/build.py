@@ -10,6 +10,7 @@ from pydantic import BaseModel, ValidationError
 from qnnc.errors import Diagnostic, Source, Span, SpecError, did_you_mean, one_of, shortened
 from qnnc.spec import model as m
 from qnnc.spec.errors import from_validation_error
+from qnnc.spec.types import ValueType
 from qnnc.spec.values import Located
 from qnnc.syntax import ast
 
@@ -28,7 +29,6 @@ AUTO_PREFIX = {
 }
 POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-QUANT_RE = re.compile(r"^(u?int)([1-9][0-9]*)$")
 
 
 def build_spec(module: ast.Module, source: Source) -> m.Spec:
@@ -188,7 +188,8 @@ class _Builder:
 
     def input(self, stmt: ast.InputStmt) -> m.InputSpec | None:
         ok = True
-        if stmt.dtype not in ("bipolar", "binary", "float32") and not 2 <= _type_bits(stmt.dtype) <= 32:
+        raw = ValueType.parse(stmt.dtype)
+        if raw is None or not (raw.kind != "int" or 2 <= raw.bits <= 32):
             hint = did_you_mean(stmt.dtype, ["uint8", "int8", "bipolar", "float32"])
             self.error("Q021", f"unknown input type '{shortened(stmt.dtype)}'", stmt.dtype_span,
                        hint or "expected uint8, int8, bipolar, float32, or intN/uintN with N from 2 to 32")
@@ -384,14 +385,10 @@ def _kind_of(head: ast.Head) -> str:
     return "act" if isinstance(head, ast.ActHead) else head.kind
 
 
-def _type_bits(name: str) -> int:
-    """N of an intN / uintN type name; 0 for anything else (or an N of more than three digits)."""
-    match = QUANT_RE.match(name)
-    return int(match.group(2)) if match and len(match.group(2)) <= 3 else 0
-
-
 def _is_quant_type(name: str) -> bool:
-    return name == "bipolar" or 2 <= _type_bits(name) <= 8
+    """A quantizer: bipolar, or intN / uintN with N from 2 to 8."""
+    q = ValueType.parse(name)
+    return q is not None and (q.kind == "bipolar" or (q.kind == "int" and 2 <= q.bits <= 8))
 
 
 def _describe_positional(kind: str, positional: tuple[str, ...]) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import NOWHERE, Span
 from qnnc.hw.boards import BOARDS
+from qnnc.spec.types import ValueType
 
 BoardName = Literal[tuple(BOARDS)]  # type: ignore[valid-type]
 DatasetName = Literal[tuple(DATASETS)]  # type: ignore[valid-type]
@@ -95,6 +96,19 @@ class InputSpec(Located):
     shape: tuple[int, ...] = Field(description="per-sample shape, channels first: [C, H, W] or [N]")
     scale: float = Field(default=1.0, description="multiplier applied to raw values")
     quant: str | None = Field(default=None, description="input quantizer: bipolar, intN or uintN")
+
+    @property
+    def raw_type(self) -> ValueType:
+        return ValueType.parse(self.dtype)
+
+    @property
+    def quant_type(self) -> ValueType | None:
+        return ValueType.parse(self.quant) if self.quant else None
+
+    @property
+    def value_type(self) -> ValueType:
+        """The type of the values the first layer sees: the quantizer's, else the raw type."""
+        return self.quant_type or self.raw_type
 
 
 class Defaults(Strict):

@@ -1,4 +1,4 @@
-"""One build plan: what `--dry-run` says runs is what a run runs, for every `--from`/`--until`
+"""One schedule: what `--dry-run` says runs is what a run runs, for every `--from`/`--until`
 and every state of the build directory. The runner is driven with a pipeline of quick stages
 that read the file of the stage before them, as the real stages do."""
 
