@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import torch
 
-
-def kept_count(out: int, sparsity: float) -> int:
-    """Must agree with ``qnnc.spec.model.WeightLayer.kept`` (a test checks)."""
-    return max(1, out - int(out * sparsity + 1e-9))
+from qnnc.spec.model import kept_units
 
 
 def choose_kept(model: torch.nn.Module, sparsity: dict[str, float]) -> dict[str, torch.Tensor]:
@@ -17,7 +14,7 @@ def choose_kept(model: torch.nn.Module, sparsity: dict[str, float]) -> dict[str,
     for name, share in sparsity.items():
         weight = getattr(model, name).weight.detach()
         norms = weight.abs().reshape(weight.shape[0], -1).sum(dim=1)
-        n = kept_count(weight.shape[0], share)
+        n = kept_units(weight.shape[0], share)
         keep[name] = torch.sort(torch.topk(norms, n).indices).values
     return keep
 

@@ -11,7 +11,7 @@ from qnnc.errors import Diagnostic, Source, Span, SpecError, did_you_mean, one_o
 from qnnc.spec import model as m
 from qnnc.spec.errors import from_validation_error
 from qnnc.spec.types import ValueType
-from qnnc.spec.values import Located
+from qnnc.spec.values import ValueReader
 from qnnc.syntax import ast
 
 SECTIONS = ("network", "train", "target", "sweep")
@@ -55,7 +55,7 @@ def _end_of_file(source: Source) -> Span:
 class _Builder:
     def __init__(self, source: Source):
         self.source = source
-        self.loc = Located()
+        self.loc = ValueReader()
         self.diagnostics = self.loc.diagnostics
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:

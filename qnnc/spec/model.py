@@ -23,19 +23,25 @@ Bits = Annotated[int, Field(ge=1, le=8, description="bit-width; 1 means bipolar 
 FREQUENCY_UNITS = {"hz": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
 
 
-class Quantity(tuple):
+def kept_units(out: int, sparsity: float) -> int:
+    """Of ``out`` units, how many structured pruning at ``sparsity`` keeps (at least one); the
+    trainer's pruning and the spec's widths both count with this."""
+    return max(1, out - int(out * sparsity + 1e-9))
+
+
+class UnitValue(tuple):
     """A number with a unit, as written in the spec (``100 MHz``)."""
 
     def __new__(cls, value: float, unit: str):
         return super().__new__(cls, (value, unit))
 
 
-class Percent(float):
+class PercentValue(float):
     """A percentage, stored as a fraction (``25%`` -> 0.25)."""
 
 
 def _to_mhz(value):
-    if isinstance(value, Quantity):
+    if isinstance(value, UnitValue):
         number, unit = value
         if unit.lower() == "ns":
             if number <= 0:
@@ -48,7 +54,7 @@ def _to_mhz(value):
 
 
 def _to_fraction(value):
-    if isinstance(value, Percent):
+    if isinstance(value, PercentValue):
         return float(value)
     if isinstance(value, (int, float)) and value > 1:
         raise ValueError("write a share as a percentage, e.g. 80%")
@@ -56,7 +62,7 @@ def _to_fraction(value):
 
 
 def _to_bits(value):
-    if isinstance(value, Quantity):
+    if isinstance(value, UnitValue):
         number, unit = value
         if unit not in ("bit", "bits"):
             raise ValueError(f"expected a bit-width such as '2 bit', found unit '{unit}'")
@@ -132,9 +138,7 @@ class WeightLayer(LayerBase):
     @property
     def kept(self) -> int:
         """Output units left after structured pruning: these are what the hardware has."""
-        if self.sparsity_style != "structured":
-            return self.out
-        return max(1, self.out - int(self.out * self.sparsity + 1e-9))
+        return kept_units(self.out, self.sparsity) if self.sparsity_style == "structured" else self.out
 
 
 class Linear(WeightLayer):

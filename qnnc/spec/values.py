@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qnnc.errors import Diagnostic, Span
-from qnnc.spec.model import Percent, Quantity
+from qnnc.spec.model import PercentValue, UnitValue
 from qnnc.syntax import ast
 
 Path = tuple[str, ...]
@@ -27,7 +27,7 @@ class SpanIndex(dict):
         return dict(self.children.get(path, {}))
 
 
-class Located:
+class ValueReader:
     """Collects plain values and the span of each, keyed by their pydantic location."""
 
     def __init__(self):
@@ -71,9 +71,9 @@ class Located:
         if isinstance(value, ast.Number):
             return int(value.value) if value.is_int else value.value
         if isinstance(value, ast.Quantity):
-            return Quantity(self.value(value.number, path), value.unit)
+            return UnitValue(self.value(value.number, path), value.unit)
         if isinstance(value, ast.Percent):
-            return Percent(value.number.value / 100.0)
+            return PercentValue(value.number.value / 100.0)
         if isinstance(value, ast.String):
             return value.text
         if isinstance(value, ast.List):
