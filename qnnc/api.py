@@ -69,7 +69,7 @@ def build(spec: str | Path | Compilation, out: str | Path | None = None, *, star
           test_samples: int | None = None, validation: float | None = None, dry_run: bool = False,
           log=print) -> BuildResult | list:
     """Build into ``out`` (default ``build/<spec name>``) from ``start`` to ``until`` (stage
-    names); stages whose inputs are unchanged are skipped. ``dry_run`` returns the plan's steps
+    names); stages whose inputs are unchanged are skipped. ``dry_run`` returns the schedule
     (which stages run and why) and runs nothing."""
     from qnnc.pipeline import runner
     from qnnc.pipeline.stages import Options

@@ -121,7 +121,7 @@ def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_pat
     reason = stuck.update(epochs(0.50, 0.60, 0.61, 0.605, 0.60))
     assert reason == ("stopped early at epoch 5: validation accuracy 60.00 % "
                       "(below min_accuracy and no longer improving)")
-    stuck.close(pruned=True)
+    stuck.close(stopped=True)
     climbing = Watch(curves, 1)
     assert climbing.update(epochs(0.50, 0.60, 0.70, 0.80, 0.85, 0.87)) is None  # below 90 %, but improving
     good = Watch(curves, 2)

@@ -100,13 +100,13 @@ def test_hopeless_trials_are_stopped_early_and_never_rerun(tmp_path):
     rows = study_rows(out)
     assert [r["state"] for r in rows] == ["PRUNED", "PRUNED"]
     for row in rows:
-        stopped_at = int(row["pruned"].split("epoch ")[1].split(":")[0])
-        assert 3 <= stopped_at < 8 and "below min_accuracy and no longer improving" in row["pruned"]
+        stopped_at = int(row["stopped_early"].split("epoch ")[1].split(":")[0])
+        assert 3 <= stopped_at < 8 and "below min_accuracy and no longer improving" in row["stopped_early"]
         build = Path(row["dir"]) / "build"
         curve = json.loads((build / "curve.json").read_text())
         assert len(curve) == stopped_at and all("val_accuracy" in r for r in curve)  # killed at once
         assert "estimate" not in json.loads((build / "build.json").read_text())["stages"]
-        assert f"qnnc sweep: {row['pruned']}" in (build.parent / "build.log").read_text()
+        assert f"qnnc sweep: {row['stopped_early']}" in (build.parent / "build.log").read_text()
     assert "no trial reached the accuracy asked for" in result.stdout
     again = qnnc("sweep", str(spec), "--out", str(out))
     assert "2 finished, 0 to run" in again.stdout

@@ -26,7 +26,7 @@ def select(start: str | None, until: str | None, stages: tuple[Stage, ...] = STA
 
 
 @dataclass(frozen=True)
-class Step:
+class Scheduled:
     """One stage in a schedule: whether it runs, and why (or "up to date")."""
 
     stage: Stage
@@ -35,12 +35,12 @@ class Step:
 
 
 def schedule(record: BuildRecord, ctx: Context, stages: tuple[Stage, ...], start: str | None,
-               until: str | None) -> list[Step]:
+               until: str | None) -> list[Scheduled]:
     """Which stages run: those from ``--from`` on, those whose inputs changed or whose files
     were damaged, and every stage after one that runs (its result makes theirs stale). Stages
     before ``--from`` still run if their results are stale."""
     forced = set(select(start, until, stages)) if start else set()
-    steps, earlier = [], False
+    entries, earlier = [], False
     for stage in (s for s in stages if s.name in select(None, until, stages)):
         if stage.name in forced:
             why = "--from"
@@ -55,26 +55,26 @@ def schedule(record: BuildRecord, ctx: Context, stages: tuple[Stage, ...], start
             why = f"what it wrote ({', '.join(stage.produces)}) changed or is gone since"
         else:
             why = None
-        steps.append(Step(stage, why is not None, why or "up to date"))
+        entries.append(Scheduled(stage, why is not None, why or "up to date"))
         earlier = earlier or why is not None
-    return steps
+    return entries
 
 
 def dry_run(comp: Compilation, root: Path, *, start=None, until=None, options: Options | None = None,
-            stages: tuple[Stage, ...] = STAGES, log=print) -> list[Step]:
+            stages: tuple[Stage, ...] = STAGES, log=print) -> list[Scheduled]:
     """Show the plan of files and, stage by stage, what a run would do; run and write nothing."""
     plan = comp.plan
     log(f"build directory: {root}")
     log(f"plan (digest {plan.digest[:16]}):")
     for line in plan.describe():
         log(f"  {line}")
-    steps = schedule(BuildRecord(root, readonly=True), _context(comp, root, options or Options(), start, until,
+    entries = schedule(BuildRecord(root, readonly=True), _context(comp, root, options or Options(), start, until,
                                                                   stages, log), stages, start, until)
-    running = [step.stage.name for step in steps if step.runs]
+    running = [entry.stage.name for entry in entries if entry.runs]
     log("stages: " + (" -> ".join(running) if running else "none (everything is up to date)"))
-    for step in steps:
-        log(f"  {step.stage.name:<9} {'runs' if step.runs else 'skipped'} ({step.why}): {step.stage.summary}")
-    return steps
+    for entry in entries:
+        log(f"  {entry.stage.name:<9} {'runs' if entry.runs else 'skipped'} ({entry.why}): {entry.stage.summary}")
+    return entries
 
 
 def default_root(spec_path: str) -> Path:
@@ -106,15 +106,15 @@ def _run_stages(comp: Compilation, root: Path, stages: tuple[Stage, ...], start,
     ctx = _context(comp, root, options, start, until, stages, log)
     names = [s.name for s in stages]
     results = {}
-    for step in schedule(record, ctx, stages, start, until):
-        stage = step.stage
-        if not step.runs:
+    for entry in schedule(record, ctx, stages, start, until):
+        stage = entry.stage
+        if not entry.runs:
             log(f"[{stage.name}] up to date")
             results[stage.name] = record.data["stages"][stage.name]
             continue
-        if step.why.startswith("what it wrote"):
-            log(f"[{stage.name}] {step.why}: running it again")
-        log(f"[{stage.name}] {stage.summary} ({step.why})")
+        if entry.why.startswith("what it wrote"):
+            log(f"[{stage.name}] {entry.why}: running it again")
+        log(f"[{stage.name}] {stage.summary} ({entry.why})")
         record.invalidate_from(names[names.index(stage.name):])  # a rerun stage makes every later result stale
         inputs = stage.inputs(ctx)  # after the stages before it ran
         t0 = time.perf_counter()

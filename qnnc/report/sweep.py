@@ -15,7 +15,7 @@ def rows(trials) -> list[dict]:
     for t in trials:
         row = {"number": t.number, "state": t.state.name, "params": dict(t.params), "dir": t.user_attrs.get("dir")}
         row.update(t.user_attrs.get("result", {}))
-        for key in ("error", "pruned"):  # why a trial failed, or why it was stopped early
+        for key in ("error", "stopped_early"):  # why a trial failed, or why it was stopped early
             if t.user_attrs.get(key):
                 row[key] = t.user_attrs[key]
         out.append(row)
@@ -82,7 +82,7 @@ def format_table(summary: dict) -> str:
                          f"{r['energy_uj']:>9.4f} {r['fps']:>12,.0f} {r['LUT']:>7,.0f} {r['BRAM_18K']:>6,.0f}  {mark}")
         else:
             lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['state'].lower()}: "
-                         f"{(r.get('error') or r.get('pruned', ''))[:120]}")
+                         f"{(r.get('error') or r.get('stopped_early', ''))[:120]}")
     return "\n".join(lines)
 
 

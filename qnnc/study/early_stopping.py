@@ -93,9 +93,9 @@ class Watch:
             return "below the median of earlier trials at this epoch"
         return "below min_accuracy and no longer improving"
 
-    def close(self, pruned: bool = False, failed: bool = False) -> None:
+    def close(self, stopped: bool = False, failed: bool = False) -> None:
         import optuna
 
-        state = (optuna.trial.TrialState.PRUNED if pruned else optuna.trial.TrialState.FAIL if failed
+        state = (optuna.trial.TrialState.PRUNED if stopped else optuna.trial.TrialState.FAIL if failed
                  or self.last is None else optuna.trial.TrialState.COMPLETE)
         self.curves.tell(self.twin, self.last if state == optuna.trial.TrialState.COMPLETE else None, state=state)

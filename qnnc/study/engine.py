@@ -185,7 +185,7 @@ class Objective:
         self.params = parameters(comp.spec)
         self.names = weight_layers(comp.spec)
         self.on_line = on_line or (lambda number, line: None)
-        self.curves = curves  # the learning-curve study, None when trials are never pruned
+        self.curves = curves  # the learning-curve study, None when no trial is ever stopped early
 
     def __call__(self, trial) -> tuple[float, float]:
         import optuna
@@ -205,8 +205,8 @@ class Objective:
             _close(watch, failed=True)
             raise
         except optuna.TrialPruned as exc:
-            trial.set_user_attr("pruned", str(exc))
-            _close(watch, pruned=True)
+            trial.set_user_attr("stopped_early", str(exc))
+            _close(watch, stopped=True)
             raise
         _close(watch)
         trial.set_user_attr("result", result)
@@ -324,7 +324,7 @@ def read_result(build_dir: Path) -> dict:
 
 def work(config: SweepConfig, comp, total: int, on_line=None, callbacks=()) -> None:
     """Run trials of the shared study in this process until ``total`` configurations are done
-    (by any worker); a drawn duplicate is pruned and another drawn. When every remaining
+    (by any worker); a drawn duplicate is dropped (as PRUNED) and another drawn. When every remaining
     configuration is running elsewhere, wait for those workers, so that this one reports the
     whole sweep; a dead worker's trial goes stale and is retried here."""
     study = open_study(config, comp.spec)

@@ -38,8 +38,8 @@ class Progress:
                 return
             self.bar.advance(self.overall)
             result = trial.user_attrs.get("result")
-            state = (f"accuracy {result['accuracy'] * 100:.2f} %, {result['energy_uj']:.4f} uJ" if result
-                     else trial.user_attrs.get("error") or trial.user_attrs.get("pruned", trial.state.name.lower()))
+            why = trial.user_attrs.get("error") or trial.user_attrs.get("stopped_early", trial.state.name.lower())
+            state = f"accuracy {result['accuracy'] * 100:.2f} %, {result['energy_uj']:.4f} uJ" if result else why
             self.bar.console.print(f"trial {trial.number} {report.format_params(trial.params)}: {state}")
 
 
