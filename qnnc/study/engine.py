@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +27,6 @@ from qnnc.study.space import grid_size, parameters, trial_key, weight_layers
 
 DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
 WAIT_S = 2  # between looks at trials that other workers run
-POLL_S = 0.5  # between looks at a running trial's files
 
 
 class TrialFailedError(QnncError):
@@ -238,32 +236,32 @@ class Objective:
         return cmd
 
     def _build(self, spec_path: Path, out: Path, number: int, watch: Watch | None) -> None:
-        """Run the trial's build with its output in the trial's log; follow it through the files
-        it writes (build.json's stages, curve.json's epochs), never through its output."""
+        """Run the trial's build, its output copied to the trial's log. Each line it prints (the
+        trainer prints one per epoch, after writing curve.json) is only a signal to look: what
+        the trial has done is read from the files it writes (build.json, curve.json), so a
+        hopeless training is stopped at the epoch that made it hopeless."""
         import optuna
 
         cmd = self.build_command(spec_path, out, validate=watch is not None)
         log = out.parent / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as sink:
-            proc = subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ,
-                                                                                     "PYTHONUNBUFFERED": "1"})
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
             shown = None
             try:
-                while True:
-                    code = proc.poll()
+                for line in proc.stdout:
+                    sink.write(line)
                     curve = read_curve(out)
-                    line = progress(out, curve)
-                    if line != shown:
-                        self.on_line(number, line)
-                        shown = line
+                    now = progress(out, curve)
+                    if now != shown:
+                        self.on_line(number, now)
+                        shown = now
                     reason = watch.update(curve) if watch is not None else None
-                    if reason and code is None:  # a finished build is not stopped
+                    if reason:
                         sink.write(f"qnnc sweep: {reason}\n")
                         raise optuna.TrialPruned(reason)
-                    if code is not None:
-                        break
-                    time.sleep(POLL_S)
+                code = proc.wait()
             except BaseException:  # stopped early, interrupted, or the storage failed: no build runs on
                 _stop(proc)
                 raise
@@ -271,6 +269,8 @@ class Objective:
             tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-8:]
             reason = next((ln for ln in reversed(tail) if "error" in ln.lower()), tail[-1] if tail else "")
             raise TrialFailedError(f"build exited with code {code}: {reason.strip()} (log: {log})")
+        if watch is not None:
+            watch.update(read_curve(out))  # a training that was already done reported nothing yet
 
 
 def progress(build_dir: Path, curve: list[dict]) -> str:
