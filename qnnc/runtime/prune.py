@@ -1,20 +1,20 @@
-"""Structured pruning: rank each layer's output units by the L1 norm of their weights, keep the
+"""Structured pruning: rank each layer's outputs (neurons or channels) by the L1 norm of their weights, keep the
 strongest, and copy the surviving weights into a physically smaller model."""
 
 from __future__ import annotations
 
 import torch
 
-from qnnc.spec.model import kept_units
+from qnnc.spec.model import kept_outputs
 
 
 def choose_kept(model: torch.nn.Module, sparsity: dict[str, float]) -> dict[str, torch.Tensor]:
-    """For each pruned layer, the sorted indices of the output units to keep."""
+    """For each pruned layer, the sorted indices of the outputs (neurons or channels) to keep."""
     keep = {}
     for name, share in sparsity.items():
         weight = getattr(model, name).weight.detach()
         norms = weight.abs().reshape(weight.shape[0], -1).sum(dim=1)
-        n = kept_units(weight.shape[0], share)
+        n = kept_outputs(weight.shape[0], share)
         keep[name] = torch.sort(torch.topk(norms, n).indices).values
     return keep
 

@@ -23,8 +23,8 @@ Bits = Annotated[int, Field(ge=1, le=8, description="bit-width; 1 means bipolar 
 FREQUENCY_UNITS = {"hz": 1e-6, "khz": 1e-3, "mhz": 1.0, "ghz": 1e3}
 
 
-def kept_units(out: int, sparsity: float) -> int:
-    """Of ``out`` units, how many structured pruning at ``sparsity`` keeps (at least one); the
+def kept_outputs(out: int, sparsity: float) -> int:
+    """Of ``out`` outputs, how many structured pruning at ``sparsity`` keeps (at least one); the
     trainer's pruning and the spec's widths both count with this."""
     return max(1, out - int(out * sparsity + 1e-9))
 
@@ -137,8 +137,8 @@ class WeightLayer(LayerBase):
 
     @property
     def kept(self) -> int:
-        """Output units left after structured pruning: these are what the hardware has."""
-        return kept_units(self.out, self.sparsity) if self.sparsity_style == "structured" else self.out
+        """Outputs (neurons or channels) left after structured pruning: these are what the hardware has."""
+        return kept_outputs(self.out, self.sparsity) if self.sparsity_style == "structured" else self.out
 
 
 class Linear(WeightLayer):
