@@ -35,6 +35,15 @@ def tool_version(tool: str) -> str | None:
     return first[0] if first else "found"
 
 
+def _simulation() -> str:
+    from qnnc.backends.cppsim import SimulationUnavailableError, third_party
+
+    try:
+        return f"can run (g++, third-party sources in {third_party()})"
+    except SimulationUnavailableError as exc:
+        return f"cannot run: {exc}"
+
+
 def report() -> tuple[list[str], bool]:
     """Lines to print, and whether everything up to the estimate stage can run."""
     lines = [f"python {platform.python_version()} on {platform.machine()}"]
@@ -52,6 +61,7 @@ def report() -> tuple[list[str], bool]:
     lines.append(f"  vivado        {vivado or 'not found'} (XILINX_VIVADO={env})")
     lines.append(f"  vitis (v++)   {vitis or 'not found'}")
     lines.append("stages: generate, train, export, verify, estimate: " + ("can run" if ok else "see PROBLEM above"))
+    lines.append(f"C++ simulation of HLS nodes (qnnc.backends.cppsim): {_simulation()}")
     hardware = bool(vivado) and bool(os.environ.get("XILINX_VIVADO"))
     lines.append("stages: hardware (IP, synthesis, bitfile, PYNQ package): "
                  + ("can run" if hardware else "need Vivado/Vitis, not found here"))

@@ -1,0 +1,157 @@
+"""C++ simulation of FINN's HLS nodes without Vitis, node by node against FINN's Python execution.
+
+FINN writes each HLS node's C++ (``code_generation_cppsim``); FINN itself compiles it only
+with Vitis HLS installed (its compile links Vitis' csim libraries). qnnc compiles the same
+code with g++ against finn-hlslib, Xilinx's open-source ap_int headers and qnnc's own small
+stand-ins for the Vitis headers (``templates/hls``), then lets FINN run it (exec mode
+``cppsim``). The reference is the same graph with every node executed by FINN's Python model
+of its generic operator, so the first node whose output differs is the one to blame.
+
+The third-party sources come from ``$QNNC_THIRD_PARTY`` (a folder holding ``finn-hlslib/``
+and ``HLS_arbitrary_Precision_Types/``).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qnnc.errors import QnncError
+from qnnc.resources import resource_dir
+
+THIRD_PARTY_ENV = "QNNC_THIRD_PARTY"
+HLS_SUFFIX, RTL_SUFFIX = "_hls", "_rtl"
+GENERIC_DOMAIN = "finn.custom_op.fpgadataflow"
+
+
+class SimulationUnavailableError(QnncError):
+    """What C++ simulation needs is not on this machine (a compiler, the third-party sources)."""
+
+
+def third_party() -> Path:
+    """The folder with finn-hlslib and the ap_int headers; an error says how to provide it."""
+    where = os.environ.get(THIRD_PARTY_ENV)
+    if not where:
+        raise SimulationUnavailableError(
+            f"C++ simulation needs finn-hlslib and Xilinx's ap_int headers: set {THIRD_PARTY_ENV} to a folder "
+            "holding finn-hlslib/ and HLS_arbitrary_Precision_Types/")
+    folder = Path(where)
+    for needed in ("finn-hlslib/bnn-library.h", "HLS_arbitrary_Precision_Types/include/ap_int.h"):
+        if not (folder / needed).is_file():
+            raise SimulationUnavailableError(f"{THIRD_PARTY_ENV}={folder} has no {needed}")
+    if shutil.which("g++") is None:
+        raise SimulationUnavailableError("C++ simulation needs g++, which is not on PATH")
+    return folder
+
+
+def compile_command(code_dir: Path, sources: Path) -> list[str]:
+    """g++ for one node's generated C++, with qnnc's Vitis stand-ins read first."""
+    from finn.templates import get_templates_folder
+
+    npy = Path(get_templates_folder()) / "npy2stream"
+    ours = resource_dir("templates") / "hls"
+    return ["g++", "-std=c++17", "-O1", "-include", str(ours / "qnnc_sim.h"), f"-I{ours}", f"-I{npy}",
+            f"-I{sources / 'finn-hlslib'}", f"-I{sources / 'HLS_arbitrary_Precision_Types' / 'include'}",
+            *sorted(str(p) for p in code_dir.glob("*.cpp")), str(npy / "cnpy.cpp"), "-lz",
+            "-o", str(code_dir / "node_model")]
+
+
+@dataclass
+class Simulation:
+    """Per node of the dataflow graph, how it was run: 'cppsim', or 'python' with the reason."""
+
+    modes: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+
+
+def prepare(model, folder: Path, sources: Path) -> Simulation:
+    """Generate and compile every HLS node's C++ into ``folder/<node>``; a node that does not
+    compile here runs FINN's Python model instead, with the compiler's reason recorded."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    sim = Simulation()
+    for node in model.graph.node:
+        if not node.op_type.endswith(HLS_SUFFIX):
+            sim.modes[node.name] = "python"
+            sim.reasons[node.name] = "an RTL node: FINN's Python model (RTL simulation needs Verilator)" \
+                if node.op_type.endswith(RTL_SUFFIX) else "not a hardware node"
+            continue
+        inst, code_dir = getCustomOp(node), folder / node.name
+        code_dir.mkdir(parents=True, exist_ok=True)
+        inst.set_nodeattr("code_gen_dir_cppsim", str(code_dir))
+        inst.code_generation_cppsim(model)
+        built = subprocess.run(compile_command(code_dir, sources), capture_output=True, text=True)
+        (code_dir / "compile.log").write_text(built.stdout + built.stderr)
+        if built.returncode:
+            first = next((ln for ln in built.stderr.splitlines() if "error" in ln), built.stderr[-300:])
+            sim.modes[node.name], sim.reasons[node.name] = "python", f"does not compile here: {first.strip()}"
+            continue
+        inst.set_nodeattr("executable_path", str(code_dir / "node_model"))
+        inst.set_nodeattr("exec_mode", "cppsim")
+        sim.modes[node.name] = "cppsim"
+    return sim
+
+
+def generic_twin(model, keep: set[str] = frozenset()):
+    """The same graph with every specialized node (``*_hls``, ``*_rtl``) as FINN's generic
+    operator, which FINN executes in Python; nodes named in ``keep`` stay as they are."""
+    import finn.custom_op.fpgadataflow.reshape  # noqa: F401 - registers the generic Reshape operator
+
+    twin = copy.deepcopy(model)
+    for node in twin.graph.node:
+        for suffix in (HLS_SUFFIX, RTL_SUFFIX):
+            if node.op_type.endswith(suffix) and node.name not in keep:
+                node.op_type, node.domain = node.op_type[: -len(suffix)], GENERIC_DOMAIN
+    return twin
+
+
+def first_divergence(simulated, reference, x) -> tuple[str, str] | None:
+    """Run both graphs on one input; the first node (in graph order) whose output differs, and
+    how, or None when every node agrees bit-exactly."""
+    import numpy as np
+    from finn.core.onnx_exec import execute_onnx
+
+    name = simulated.graph.input[0].name
+    got = execute_onnx(simulated, {name: x}, return_full_exec_context=True)
+    want = execute_onnx(reference, {name: x}, return_full_exec_context=True)
+    for node in simulated.graph.node:
+        for tensor in node.output:
+            a, b = np.asarray(got[tensor]), np.asarray(want[tensor])
+            if a.shape != b.shape or not np.array_equal(a, b):
+                wrong = int(np.sum(a != b)) if a.shape == b.shape else a.size
+                return node.name, f"{wrong} of {b.size} values of {tensor} differ"
+    return None
+
+
+def simulate(model, folder: Path, inputs) -> tuple[Simulation, list[tuple[int, str, str]]]:
+    """Every HLS node of ``model`` (a dataflow partition) compiled and run in C++ on each of
+    ``inputs``, against FINN's Python execution of the same graph: the simulation's modes and,
+    per input that diverged, (index, node, how)."""
+    sources = third_party()
+    sim = prepare(model, folder, sources)
+    python_only = {n for n, mode in sim.modes.items() if mode == "python"}
+    simulated = generic_twin(model, keep={n.name for n in model.graph.node} - python_only)
+    reference = generic_twin(model)
+    found = []
+    for i, x in enumerate(inputs):
+        diverged = first_divergence(simulated, reference, x)
+        if diverged is not None:
+            found.append((i, *diverged))
+    return sim, found
+
+
+FOLDED = "finn/intermediate_models/step_qnnc_folding.onnx"
+
+
+def dataflow_model(root: Path):
+    """The folded dataflow partition of a build directory's estimate (its hardware nodes)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.custom_op.registry import getCustomOp
+
+    model = ModelWrapper(str(Path(root) / FOLDED))
+    partition = next((n for n in model.graph.node if n.op_type == "StreamingDataflowPartition"), None)
+    return ModelWrapper(getCustomOp(partition).get_nodeattr("model")) if partition is not None else model

@@ -1,0 +1,77 @@
+"""FINN's generated HLS code, compiled here with g++ and qnnc's Vitis stand-ins, computes what
+FINN's Python model of each node computes; a corrupted node is named with its spec layer."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+from qnnc.compiler import Compilation
+
+SHARED = ROOT.parent / "shared" / "third_party"  # CI and the development machines
+
+
+@pytest.fixture(scope="module")
+def folded(tmp_path_factory):
+    """The digits MLP's folded dataflow graph (FINN's estimate with initial weights)."""
+    from qnnc.pipeline.runner import estimate_untrained
+
+    if not os.environ.get("QNNC_THIRD_PARTY") and SHARED.is_dir():
+        os.environ["QNNC_THIRD_PARTY"] = str(SHARED)
+    comp = Compilation.from_path(ROOT / "specs" / "digits_mlp_w2a2.qnn")
+    root = tmp_path_factory.mktemp("cppsim") / "b"
+    estimate_untrained(comp, root, log=lambda _line: None)
+    return comp, root
+
+
+def samples(model, n: int):
+    from qonnx.util.basic import gen_finn_dt_tensor
+
+    name = model.graph.input[0].name
+    return [gen_finn_dt_tensor(model.get_tensor_datatype(name), model.get_tensor_shape(name)) for _ in range(n)]
+
+
+@pytest.mark.slow
+def test_every_hls_node_simulates_bit_exactly(folded, tmp_path):
+    from qnnc.backends.cppsim import dataflow_model, simulate
+
+    _, root = folded
+    model = dataflow_model(root)
+    sim, diverged = simulate(model, tmp_path / "sim", samples(model, 8))
+    hls = [n.name for n in model.graph.node if n.op_type.endswith("_hls")]
+    assert len(hls) == 4 and all(sim.modes[n] == "cppsim" for n in hls), sim.reasons
+    assert all("RTL" in sim.reasons[n.name] for n in model.graph.node if n.op_type.endswith("_rtl"))
+    assert diverged == []
+
+
+@pytest.mark.slow
+def test_a_corrupted_threshold_is_named_with_its_layer(folded, tmp_path):
+    from qnnc.backends.cppsim import (
+        compile_command,
+        dataflow_model,
+        first_divergence,
+        generic_twin,
+        prepare,
+        third_party,
+    )
+    from qnnc.backends.finn_units import match_units
+
+    comp, root = folded
+    model = dataflow_model(root)
+    prepare(model, tmp_path / "sim", third_party())
+    first = next(n for n in model.graph.node if n.op_type.startswith("MVAU"))
+    code = tmp_path / "sim" / first.name
+    text = (code / "thresh.h").read_text()
+    first_row = re.search(r"\{(-?\d+(, -?\d+)*)\}", text)  # the first output channel's thresholds
+    never = ", ".join(["8191"] * len(first_row.group(1).split(",")))  # above any accumulator: never fires
+    (code / "thresh.h").write_text(text[:first_row.start(1)] + never + text[first_row.end(1):])
+    subprocess.run(compile_command(code, third_party()), check=True, capture_output=True)
+    simulated = generic_twin(model, keep={n.name for n in model.graph.node if n.op_type.endswith("_hls")})
+    found = {first_divergence(simulated, generic_twin(model), x) for x in samples(model, 32)} - {None}
+    assert found and {name for name, _ in found} == {first.name}
+    assert match_units(model.graph.node, comp.spec)[first.name] == "fc0"
+
