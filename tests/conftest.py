@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,12 @@ FAIL = sorted((ROOT / "tests" / "fail").glob("*.qnn"))
 GOLDEN = ROOT / "tests" / "golden"
 
 TFC = (ROOT / "specs" / "tfc_w1a1.qnn").read_text()
+
+# C++ simulation's third-party sources: the snapshot beside the checkout (CI, the development
+# machines) unless the environment names others; every test and the builds they start agree
+THIRD_PARTY = ROOT.parent / "shared" / "third_party"
+if THIRD_PARTY.is_dir():
+    os.environ.setdefault("QNNC_THIRD_PARTY", str(THIRD_PARTY))
 
 
 def diagnostics(text: str, path: str = "t.qnn"):

@@ -87,12 +87,25 @@ def test_spec_to_finn_estimates_end_to_end(estimated):
 
 
 @pytest.mark.slow
+def test_every_hls_node_is_simulated_bit_exactly_in_the_build(estimated):
+    out, result = estimated
+    stage = json.loads((out / "build.json").read_text())["stages"]["simulate"]
+    assert stage["status"] == "done", result.stdout
+    found = stage["outputs"]
+    assert found["bit_exact"] and found["samples"] == 32
+    modes = {row["node"]: row["mode"] for row in found["nodes"]}
+    assert [n for n, mode in modes.items() if n.startswith(("MVAU_hls", "LabelSelect_hls"))] == \
+        [n for n, mode in modes.items() if mode == "cppsim"] and found["simulated"] == 4
+    assert "every simulated node bit-exact" in result.stdout
+
+
+@pytest.mark.slow
 def test_rerunning_an_unchanged_build_does_nothing(estimated):
     out, _ = estimated
     start = time.perf_counter()
     again = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
     assert again.returncode == 0
-    for stage in ("generate", "train", "export", "verify", "estimate"):
+    for stage in ("generate", "train", "export", "verify", "estimate", "simulate"):
         assert f"[{stage}] up to date" in again.stdout
     assert time.perf_counter() - start < 15
 
@@ -108,7 +121,7 @@ def test_a_target_change_reruns_the_estimate_only(estimated, tmp_path):
     said = {line.split()[0]: line.split()[1] for line in plan.stdout.splitlines()[plan.stdout.splitlines().index(
         next(line for line in plan.stdout.splitlines() if line.startswith("stages:"))) + 1:]}
     assert said == {"generate": "skipped", "train": "skipped", "export": "skipped", "verify": "skipped",
-                    "estimate": "runs", "hardware": "runs"}
+                    "estimate": "runs", "simulate": "runs", "hardware": "runs"}
 
 
 @pytest.mark.slow

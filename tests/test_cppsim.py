@@ -3,7 +3,6 @@ FINN's Python model of each node computes; a corrupted node is named with its sp
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 
@@ -12,16 +11,12 @@ import pytest
 from conftest import ROOT
 from qnnc.compiler import Compilation
 
-SHARED = ROOT.parent / "shared" / "third_party"  # CI and the development machines
-
 
 @pytest.fixture(scope="module")
 def folded(tmp_path_factory):
     """The digits MLP's folded dataflow graph (FINN's estimate with initial weights)."""
     from qnnc.pipeline.runner import estimate_untrained
 
-    if not os.environ.get("QNNC_THIRD_PARTY") and SHARED.is_dir():
-        os.environ["QNNC_THIRD_PARTY"] = str(SHARED)
     comp = Compilation.from_path(ROOT / "specs" / "digits_mlp_w2a2.qnn")
     root = tmp_path_factory.mktemp("cppsim") / "b"
     estimate_untrained(comp, root, log=lambda _line: None)

@@ -77,7 +77,7 @@ def prepare(model, folder: Path, sources: Path) -> Simulation:
     for node in model.graph.node:
         if not node.op_type.endswith(HLS_SUFFIX):
             sim.modes[node.name] = "python"
-            sim.reasons[node.name] = "an RTL node: FINN's Python model (RTL simulation needs Verilator)" \
+            sim.reasons[node.name] = "an RTL node; RTL simulation (Verilator) is still to come" \
                 if node.op_type.endswith(RTL_SUFFIX) else "not a hardware node"
             continue
         inst, code_dir = getCustomOp(node), folder / node.name
@@ -109,16 +109,21 @@ def generic_twin(model, keep: set[str] = frozenset()):
     return twin
 
 
-def first_divergence(simulated, reference, x) -> tuple[str, str] | None:
-    """Run both graphs on one input; the first node (in graph order) whose output differs, and
-    how, or None when every node agrees bit-exactly."""
-    import numpy as np
+def run_both(simulated, reference, x) -> tuple[dict, dict]:
+    """Every tensor of both graphs on one input (full execution contexts)."""
     from finn.core.onnx_exec import execute_onnx
 
     name = simulated.graph.input[0].name
-    got = execute_onnx(simulated, {name: x}, return_full_exec_context=True)
-    want = execute_onnx(reference, {name: x}, return_full_exec_context=True)
-    for node in simulated.graph.node:
+    return (execute_onnx(simulated, {name: x}, return_full_exec_context=True),
+            execute_onnx(reference, {name: x}, return_full_exec_context=True))
+
+
+def divergence(model, got: dict, want: dict) -> tuple[str, str] | None:
+    """The first node (in graph order) whose output differs between two execution contexts,
+    and how; None when every node agrees bit-exactly."""
+    import numpy as np
+
+    for node in model.graph.node:
         for tensor in node.output:
             a, b = np.asarray(got[tensor]), np.asarray(want[tensor])
             if a.shape != b.shape or not np.array_equal(a, b):
@@ -127,15 +132,24 @@ def first_divergence(simulated, reference, x) -> tuple[str, str] | None:
     return None
 
 
+def first_divergence(simulated, reference, x) -> tuple[str, str] | None:
+    """Run both graphs on one input; the first node whose output differs, and how."""
+    return divergence(simulated, *run_both(simulated, reference, x))
+
+
+def twins(model, sim: Simulation) -> tuple[object, object]:
+    """The graph to simulate (compiled nodes in C++, the others in FINN's Python) and its
+    all-Python reference."""
+    python_only = {n for n, mode in sim.modes.items() if mode == "python"}
+    return generic_twin(model, keep={n.name for n in model.graph.node} - python_only), generic_twin(model)
+
+
 def simulate(model, folder: Path, inputs) -> tuple[Simulation, list[tuple[int, str, str]]]:
     """Every HLS node of ``model`` (a dataflow partition) compiled and run in C++ on each of
     ``inputs``, against FINN's Python execution of the same graph: the simulation's modes and,
     per input that diverged, (index, node, how)."""
-    sources = third_party()
-    sim = prepare(model, folder, sources)
-    python_only = {n for n, mode in sim.modes.items() if mode == "python"}
-    simulated = generic_twin(model, keep={n.name for n in model.graph.node} - python_only)
-    reference = generic_twin(model)
+    sim = prepare(model, folder, third_party())
+    simulated, reference = twins(model, sim)
     found = []
     for i, x in enumerate(inputs):
         diverged = first_divergence(simulated, reference, x)
@@ -155,3 +169,58 @@ def dataflow_model(root: Path):
     model = ModelWrapper(str(Path(root) / FOLDED))
     partition = next((n for n in model.graph.node if n.op_type == "StreamingDataflowPartition"), None)
     return ModelWrapper(getCustomOp(partition).get_nodeattr("model")) if partition is not None else model
+
+
+SIM_DIR = "sim"
+SAMPLES = 32  # held-out test samples through the simulated design
+
+
+class SimulationMismatchError(QnncError):
+    """A simulated node computes other values than FINN's Python model of it."""
+
+
+def availability() -> str:
+    """What simulation can use here (part of the simulate stage's inputs: setting up the
+    third-party sources later re-runs it)."""
+    try:
+        return f"ready {third_party()}"
+    except SimulationUnavailableError as exc:
+        return f"unavailable: {exc}"
+
+
+def simulate_build(root: Path, spec) -> dict:
+    """The simulate stage: every HLS node of the build's folded design in C++, on held-out test
+    samples, node by node against FINN's Python execution and at the output against PyTorch."""
+    import numpy as np
+
+    from qnnc.backends.finn_compat import prepare_finn
+    from qnnc.backends.finn_units import match_units
+    from qnnc.backends.verify import compare, held_out, reference
+
+    prepare_finn()
+    root = Path(root)
+    model = dataflow_model(root)
+    sim = prepare(model, root / SIM_DIR, third_party())
+    simulated, python = twins(model, sim)
+    layers = match_units(model.graph.node, spec)
+    ref = reference(root, spec, held_out(spec, SAMPLES))
+    outputs = []
+    for i in range(len(ref.x)):
+        got, want = run_both(simulated, python, ref.x[i: i + 1])
+        diverged = divergence(simulated, got, want)
+        if diverged is not None:
+            node, how = diverged
+            raise SimulationMismatchError(
+                f"node {node} (layer {layers.get(node, '-')}) is the first to differ from FINN's Python model on "
+                f"test sample {i}: {how} (its C++: {SIM_DIR}/{node}/)")
+        outputs.append(np.asarray(got[model.graph.output[0].name]).reshape(1, -1))
+    against = compare("simulated", ref, np.concatenate(outputs))
+    if against["mismatches"]:
+        raise SimulationMismatchError(
+            f"the simulated design's output differs from PyTorch's on {against['mismatches']} of {len(ref.x)} test "
+            f"samples (first: sample {against['first_mismatch']})")
+    nodes = [{"node": n.name, "layer": layers.get(n.name), "mode": sim.modes[n.name],
+              **({"python_because": sim.reasons[n.name]} if n.name in sim.reasons else {})} for n in model.graph.node]
+    simulated_count = sum(row["mode"] == "cppsim" for row in nodes)
+    return {"samples": len(ref.x), "bit_exact": True, "nodes": nodes, "simulated": simulated_count,
+            "python": len(nodes) - simulated_count}

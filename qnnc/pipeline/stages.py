@@ -216,6 +216,29 @@ def _estimate(ctx: Context) -> dict:
     return {**summary, "plot": plot}
 
 
+def _simulate_inputs(ctx: Context) -> str:
+    from qnnc.backends.cppsim import FOLDED, availability
+
+    return sha256_text(_file_inputs(FOLDED, "model.pt", sections=("network", "train", "target"))(ctx), availability())
+
+
+def _simulate(ctx: Context) -> dict:
+    from qnnc.backends.cppsim import SimulationUnavailableError, simulate_build, third_party
+
+    try:
+        third_party()
+    except SimulationUnavailableError as exc:  # said and recorded, never skipped silently
+        ctx.log(f"[simulate] not simulated: {exc}")
+        return {"simulated": 0, "not_simulated_because": str(exc)}
+    found = run_backend("simulate", simulate_build, ctx)
+    for row in found["nodes"]:
+        how = "C++ simulation" if row["mode"] == "cppsim" else f"FINN's Python model ({row['python_because']})"
+        ctx.log(f"    {row['node']:<22} {row['layer'] or '-':<8} {how}")
+    ctx.log(f"    {found['samples']} test samples: every simulated node bit-exact with FINN's Python model, the "
+            "output with PyTorch's")
+    return found
+
+
 class VivadoMissingError(QnncError):
     """The hardware stages need Vivado/Vitis, which this machine does not have."""
 
@@ -242,9 +265,11 @@ VERIFY = Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models a
                _file_inputs("export/model.onnx", "model.pt", sections=("network", "train")), _verify)
 ESTIMATE = Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _estimate)
+SIMULATE = Stage("simulate", "C++ simulation of every HLS node on held-out test data, node by node against FINN's "
+                 "Python model and at the output against PyTorch (no Vitis needed)", _simulate_inputs, _simulate)
 HARDWARE = Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _hardware)
 
-STAGES: tuple[Stage, ...] = (GENERATE, TRAIN, EXPORT, VERIFY, ESTIMATE, HARDWARE)  # qnnc build
+STAGES: tuple[Stage, ...] = (GENERATE, TRAIN, EXPORT, VERIFY, ESTIMATE, SIMULATE, HARDWARE)  # qnnc build
 UNTRAINED: tuple[Stage, ...] = (GENERATE, INIT, EXPORT, ESTIMATE)  # qnnc estimate
 STAGE_NAMES = tuple(s.name for s in STAGES)
