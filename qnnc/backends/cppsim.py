@@ -71,29 +71,33 @@ class Simulation:
 def prepare(model, folder: Path, sources: Path) -> Simulation:
     """Generate and compile every HLS node's C++ into ``folder/<node>``; a node that does not
     compile here runs FINN's Python model instead, with the compiler's reason recorded."""
-    from qonnx.custom_op.registry import getCustomOp
-
     sim = Simulation()
     for node in model.graph.node:
-        if not node.op_type.endswith(HLS_SUFFIX):
-            sim.modes[node.name] = "python"
-            sim.reasons[node.name] = "an RTL node; RTL simulation (Verilator) is still to come" \
-                if node.op_type.endswith(RTL_SUFFIX) else "not a hardware node"
-            continue
-        inst, code_dir = getCustomOp(node), folder / node.name
-        code_dir.mkdir(parents=True, exist_ok=True)
-        inst.set_nodeattr("code_gen_dir_cppsim", str(code_dir))
-        inst.code_generation_cppsim(model)
-        built = subprocess.run(compile_command(code_dir, sources), capture_output=True, text=True)
-        (code_dir / "compile.log").write_text(built.stdout + built.stderr)
-        if built.returncode:
-            first = next((ln for ln in built.stderr.splitlines() if "error" in ln), built.stderr[-300:])
-            sim.modes[node.name], sim.reasons[node.name] = "python", f"does not compile here: {first.strip()}"
-            continue
-        inst.set_nodeattr("executable_path", str(code_dir / "node_model"))
-        inst.set_nodeattr("exec_mode", "cppsim")
-        sim.modes[node.name] = "cppsim"
+        sim.modes[node.name], reason = prepare_node(model, node, folder, sources)
+        if reason:
+            sim.reasons[node.name] = reason
     return sim
+
+
+def prepare_node(model, node, folder: Path, sources: Path) -> tuple[str, str | None]:
+    """One node: ('cppsim', None) once compiled and set to run in C++, else ('python', why)."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    if not node.op_type.endswith(HLS_SUFFIX):
+        return "python", ("an RTL node; RTL simulation (Verilator) is still to come"
+                          if node.op_type.endswith(RTL_SUFFIX) else "not a hardware node")
+    inst, code_dir = getCustomOp(node), folder / node.name
+    code_dir.mkdir(parents=True, exist_ok=True)
+    inst.set_nodeattr("code_gen_dir_cppsim", str(code_dir))
+    inst.code_generation_cppsim(model)
+    built = subprocess.run(compile_command(code_dir, sources), capture_output=True, text=True)
+    (code_dir / "compile.log").write_text(built.stdout + built.stderr)
+    if built.returncode:
+        first = next((ln for ln in built.stderr.splitlines() if "error" in ln), built.stderr[-300:])
+        return "python", f"does not compile here: {first.strip()}"
+    inst.set_nodeattr("executable_path", str(code_dir / "node_model"))
+    inst.set_nodeattr("exec_mode", "cppsim")
+    return "cppsim", None
 
 
 def generic_twin(model, keep: set[str] = frozenset()):

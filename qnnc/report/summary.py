@@ -30,7 +30,17 @@ def summary_lines(record: dict, spec: m.Spec, root: Path) -> list[str]:
                          f"{power['total_w']:.3f} W ({_power_source(power)})")
             lines.append(f"  folding         {est['folding']['mode']}: finn/folding_config.json, plot estimate.png")
         lines.append("  FINN reports    finn/report/, models per step in finn/intermediate_models/")
+    sim = stages.get("simulate", {}).get("outputs")
+    if sim and stages["simulate"].get("status") == "done":
+        lines.append(f"  simulation      {_simulation_text(sim)}")
     return lines if len(lines) > 1 else []
+
+
+def _simulation_text(sim: dict) -> str:
+    if "not_simulated_because" in sim:
+        return f"not run: {sim['not_simulated_because']}"
+    return (f"{sim['simulated']} HLS nodes in C++, bit-exact on {sim['samples']} test samples; {sim['python']} in "
+            "FINN's Python model (sim/, reasons in build.json)")
 
 
 def folding_text(attrs: dict) -> str:
