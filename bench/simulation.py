@@ -50,8 +50,9 @@ def measure(name: str, samples: int, work: Path) -> list[str]:
     diverged = [cppsim.first_divergence(simulated, python, x) for x in xs]
     per_sample = (time.perf_counter() - start) / samples
     rows = [f"| {name} | {op} | {len(times)} | {sum(times) / len(times):.1f} | | |" for op, times in compile_s.items()]
-    in_python = [f"{n} ({sim.reasons[n]})" for n, mode in sim.modes.items() if mode == "python"]
-    rows.append(f"| {name} | all | {sum(len(t) for t in compile_s.values())} simulated | | {per_sample:.2f} | "
+    in_python = [f"{n} ({sim.reasons[n].split(': ')[0]})" for n, mode in sim.modes.items() if mode == "python"]
+    simulated_n = sum(mode == "cppsim" for mode in sim.modes.values())
+    rows.append(f"| {name} | all | {simulated_n} of {len(sim.modes)} simulated | | {per_sample:.2f} | "
                 f"{'yes' if not any(diverged) else 'NO: ' + str(next(d for d in diverged if d))} |")
     rows.append(f"|  | in Python: {', '.join(in_python) or 'none'} | | | | |")
     return rows
