@@ -40,3 +40,7 @@ if bad:
     raise SystemExit(f"qnnc install: wrong versions installed (got, wanted): {bad}")
 print("qnnc install: ok -", ", ".join(f"{n} {v}" for n, v in got.items()))
 PY
+
+# C++ simulation's sources (finn-hlslib at finn-plus's pin, the ap_int headers): $QNNC_THIRD_PARTY,
+# or fetched by git into the cache where GitHub is reachable; never a reason to fail the install
+"$VENV/bin/python" -m qnnc.backends.third_party

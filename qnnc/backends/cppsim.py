@@ -14,16 +14,17 @@ and ``HLS_arbitrary_Precision_Types/``).
 from __future__ import annotations
 
 import copy
-import os
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qnnc.backends.third_party import ENV as THIRD_PARTY_ENV
+from qnnc.backends.third_party import folder as sources_folder
+from qnnc.backends.third_party import missing as missing_sources
 from qnnc.errors import QnncError
 from qnnc.resources import resource_dir
 
-THIRD_PARTY_ENV = "QNNC_THIRD_PARTY"
 HLS_SUFFIX, RTL_SUFFIX = "_hls", "_rtl"
 GENERIC_DOMAIN = "finn.custom_op.fpgadataflow"
 
@@ -34,15 +35,13 @@ class SimulationUnavailableError(QnncError):
 
 def third_party() -> Path:
     """The folder with finn-hlslib and the ap_int headers; an error says how to provide it."""
-    where = os.environ.get(THIRD_PARTY_ENV)
-    if not where:
+    folder, source = sources_folder()
+    lacking = missing_sources(folder)
+    if lacking:
         raise SimulationUnavailableError(
-            f"C++ simulation needs finn-hlslib and Xilinx's ap_int headers: set {THIRD_PARTY_ENV} to a folder "
-            "holding finn-hlslib/ and HLS_arbitrary_Precision_Types/")
-    folder = Path(where)
-    for needed in ("finn-hlslib/bnn-library.h", "HLS_arbitrary_Precision_Types/include/ap_int.h"):
-        if not (folder / needed).is_file():
-            raise SimulationUnavailableError(f"{THIRD_PARTY_ENV}={folder} has no {needed}")
+            f"C++ simulation needs finn-hlslib and Xilinx's ap_int headers, and {source} ({folder}) lacks "
+            f"{', '.join(lacking)}: set {THIRD_PARTY_ENV} to a folder holding finn-hlslib/ and "
+            "HLS_arbitrary_Precision_Types/, or run 'python -m qnnc.backends.third_party' where GitHub is reachable")
     if shutil.which("g++") is None:
         raise SimulationUnavailableError("C++ simulation needs g++, which is not on PATH")
     return folder
