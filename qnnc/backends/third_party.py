@@ -78,7 +78,13 @@ def main() -> int:
     if source != "the cache":
         print(f"qnnc install: ${ENV}={root} lacks {', '.join(missing(root))}; C++ simulation will say so")
         return 0
-    problems = fetch(root, [(FINN_HLSLIB, *finn_hlslib_pin()), AP_INT])
+    try:
+        pin = finn_hlslib_pin()
+    except (ImportError, OSError, KeyError, TypeError) as exc:
+        print(f"qnnc install: finn-plus's finn-hlslib pin could not be read ({exc!r}); C++ simulation's sources "
+              f"were not fetched: set ${ENV}")
+        return 0
+    problems = fetch(root, [(FINN_HLSLIB, *pin), AP_INT])
     if problems:
         print("qnnc install: could not fetch C++ simulation's sources (the simulate stage will say it did not run; "
               f"set ${ENV} to a folder holding finn-hlslib/ and HLS_arbitrary_Precision_Types/):")
