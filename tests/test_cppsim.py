@@ -70,3 +70,23 @@ def test_a_corrupted_threshold_is_named_with_its_layer(folded, tmp_path):
     assert found and {name for name, _ in found} == {first.name}
     assert match_units(model.graph.node, comp.spec)[first.name] == "fc0"
 
+
+
+@pytest.mark.slow
+def test_an_rtl_node_simulates_bit_exactly_in_verilator(folded, tmp_path):
+    import numpy as np
+    from finn.core.onnx_exec import execute_onnx
+
+    from qnnc.backends.cppsim import dataflow_model, generic_twin
+    from qnnc.backends.rtlsim import prepare_rtl_node, run_rtl_node
+    from qnnc.hw.boards import BOARDS
+
+    comp, root = folded
+    model = dataflow_model(root)
+    node = next(n for n in model.graph.node if n.op_type.endswith("_rtl"))
+    assert prepare_rtl_node(model, node, tmp_path, BOARDS["pynq-z2"].part, 10.0) == ("rtlsim", None)
+    python = generic_twin(model)
+    for x in samples(model, 4):
+        want = execute_onnx(python, {model.graph.input[0].name: x}, return_full_exec_context=True)
+        got, cycles = run_rtl_node(node, want, tmp_path)
+        assert np.array_equal(got, want[node.output[0]]) and cycles > 0

@@ -67,24 +67,32 @@ class Simulation:
     reasons: dict[str, str] = field(default_factory=dict)
 
 
-def prepare(model, folder: Path, sources: Path) -> Simulation:
-    """Generate and compile every HLS node's C++ into ``folder/<node>``; a node that does not
-    compile here runs FINN's Python model instead, with the compiler's reason recorded."""
+def prepare(model, folder: Path, sources: Path, rtl_target: tuple[str, float] | None = None) -> Simulation:
+    """Generate and compile every HLS node's C++ (and, given the FPGA part and clock period,
+    every RTL node's Verilator testbench) into ``folder/<node>``; a node that does not build
+    here runs FINN's Python model instead, with the reason recorded."""
     sim = Simulation()
     for node in model.graph.node:
-        sim.modes[node.name], reason = prepare_node(model, node, folder, sources)
+        sim.modes[node.name], reason = prepare_node(model, node, folder, sources, rtl_target)
         if reason:
             sim.reasons[node.name] = reason
     return sim
 
 
-def prepare_node(model, node, folder: Path, sources: Path) -> tuple[str, str | None]:
-    """One node: ('cppsim', None) once compiled and set to run in C++, else ('python', why)."""
+def prepare_node(model, node, folder: Path, sources: Path,
+                 rtl_target: tuple[str, float] | None = None) -> tuple[str, str | None]:
+    """One node: ('cppsim', None) once compiled and set to run in C++, ('rtlsim', None) once its
+    Verilator testbench is built, else ('python', why)."""
     from qonnx.custom_op.registry import getCustomOp
 
+    from qnnc.backends.rtlsim import prepare_rtl_node
+
+    if node.op_type.endswith(RTL_SUFFIX):
+        if rtl_target is None:
+            return "python", "an RTL node, and RTL simulation was not asked for"
+        return prepare_rtl_node(model, node, folder, *rtl_target)
     if not node.op_type.endswith(HLS_SUFFIX):
-        return "python", ("an RTL node; RTL simulation (Verilator) is still to come"
-                          if node.op_type.endswith(RTL_SUFFIX) else "not a hardware node")
+        return "python", "not a hardware node"
     inst, code_dir = getCustomOp(node), folder / node.name
     code_dir.mkdir(parents=True, exist_ok=True)
     inst.set_nodeattr("code_gen_dir_cppsim", str(code_dir))
@@ -143,8 +151,8 @@ def first_divergence(simulated, reference, x) -> tuple[str, str] | None:
 def twins(model, sim: Simulation) -> tuple[object, object]:
     """The graph to simulate (compiled nodes in C++, the others in FINN's Python) and its
     all-Python reference."""
-    python_only = {n for n, mode in sim.modes.items() if mode == "python"}
-    return generic_twin(model, keep={n.name for n in model.graph.node} - python_only), generic_twin(model)
+    in_cpp = {n for n, mode in sim.modes.items() if mode == "cppsim"}  # RTL nodes are checked one by one
+    return generic_twin(model, keep=in_cpp), generic_twin(model)
 
 
 def simulate(model, folder: Path, inputs) -> tuple[Simulation, list[tuple[int, str, str]]]:
@@ -192,38 +200,57 @@ def availability() -> str:
 
 
 def simulate_build(root: Path, spec) -> dict:
-    """The simulate stage: every HLS node of the build's folded design in C++, on held-out test
-    samples, node by node against FINN's Python execution and at the output against PyTorch."""
+    """The simulate stage, on held-out test samples: every HLS node of the build's folded
+    design in C++ (the chain of them, node by node against FINN's Python execution), every RTL
+    node in Verilator (each on the input FINN's Python model gives it), and the output against
+    PyTorch."""
     import numpy as np
+    from qonnx.custom_op.registry import getCustomOp
 
     from qnnc.backends.finn_compat import prepare_finn
     from qnnc.backends.finn_units import match_units
+    from qnnc.backends.rtlsim import run_rtl_node
     from qnnc.backends.verify import compare, held_out, reference
+    from qnnc.hw.boards import BOARDS
 
     prepare_finn()
     root = Path(root)
     model = dataflow_model(root)
-    sim = prepare(model, root / SIM_DIR, third_party())
+    target = (BOARDS[spec.target.board].part, 1000.0 / spec.target.clock_mhz)
+    sim = prepare(model, root / SIM_DIR, third_party(), target)
     simulated, python = twins(model, sim)
     layers = match_units(model.graph.node, spec)
+    rtl = [n for n in model.graph.node if sim.modes[n.name] == "rtlsim"]
+    cycles: dict[str, int] = {}
     ref = reference(root, spec, held_out(spec, SAMPLES))
     outputs = []
     for i in range(len(ref.x)):
         got, want = run_both(simulated, python, ref.x[i: i + 1])
         diverged = divergence(simulated, got, want)
+        for node in rtl:
+            out, took = run_rtl_node(node, want, root / SIM_DIR)
+            cycles[node.name] = max(cycles.get(node.name, 0), took)
+            if diverged is None and not np.array_equal(out, np.asarray(want[node.output[0]])):
+                diverged = node.name, f"{int(np.sum(out != want[node.output[0]]))} values of {node.output[0]} differ"
         if diverged is not None:
             node, how = diverged
             raise SimulationMismatchError(
                 f"node {node} (layer {layers.get(node, '-')}) is the first to differ from FINN's Python model on "
-                f"test sample {i}: {how} (its C++: {SIM_DIR}/{node}/)")
+                f"test sample {i}: {how} (its sources: {SIM_DIR}/{node}/)")
         outputs.append(np.asarray(got[model.graph.output[0].name]).reshape(1, -1))
     against = compare("simulated", ref, np.concatenate(outputs))
     if against["mismatches"]:
         raise SimulationMismatchError(
             f"the simulated design's output differs from PyTorch's on {against['mismatches']} of {len(ref.x)} test "
             f"samples (first: sample {against['first_mismatch']})")
-    nodes = [{"node": n.name, "layer": layers.get(n.name), "mode": sim.modes[n.name],
-              **({"python_because": sim.reasons[n.name]} if n.name in sim.reasons else {})} for n in model.graph.node]
-    simulated_count = sum(row["mode"] == "cppsim" for row in nodes)
+    nodes = []
+    for n in model.graph.node:
+        row = {"node": n.name, "layer": layers.get(n.name), "mode": sim.modes[n.name]}
+        if n.name in sim.reasons:
+            row["python_because"] = sim.reasons[n.name]
+        if n.name in cycles:  # with random back-pressure on both streams: an upper bound
+            row["cycles"], row["finn_cycles"] = cycles[n.name], int(getCustomOp(n).get_exp_cycles())
+        nodes.append(row)
+    simulated_count = sum(row["mode"] != "python" for row in nodes)
     return {"samples": len(ref.x), "bit_exact": True, "nodes": nodes, "simulated": simulated_count,
             "python": len(nodes) - simulated_count}

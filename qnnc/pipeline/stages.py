@@ -232,7 +232,10 @@ def _simulate(ctx: Context) -> dict:
         return {"simulated": 0, "not_simulated_because": str(exc)}
     found = run_backend("simulate", simulate_build, ctx)
     for row in found["nodes"]:
-        how = "C++ simulation" if row["mode"] == "cppsim" else f"FINN's Python model ({row['python_because']})"
+        python = f"FINN's Python model ({row.get('python_because')})"
+        how = {"cppsim": "C++ simulation",
+               "rtlsim": f"RTL simulation (Verilator), {row.get('cycles')} cycles with back-pressure (FINN estimates "
+                         f"{row.get('finn_cycles')})"}.get(row["mode"], python)
         ctx.log(f"    {row['node']:<22} {row['layer'] or '-':<8} {how}")
     ctx.log(f"    {found['samples']} test samples: every simulated node bit-exact with FINN's Python model, the "
             "output with PyTorch's")
@@ -265,8 +268,9 @@ VERIFY = Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models a
                _file_inputs("export/model.onnx", "model.pt", sections=("network", "train")), _verify)
 ESTIMATE = Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _estimate)
-SIMULATE = Stage("simulate", "C++ simulation of every HLS node on held-out test data, node by node against FINN's "
-                 "Python model and at the output against PyTorch (no Vitis needed)", _simulate_inputs, _simulate)
+SIMULATE = Stage("simulate", "every HLS node in C++, every RTL node in Verilator, on held-out test data, node by node "
+                 "against FINN's Python model and at the output against PyTorch (no Vitis or Vivado needed)",
+                 _simulate_inputs, _simulate)
 HARDWARE = Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _hardware)
 

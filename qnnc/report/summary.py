@@ -39,8 +39,8 @@ def summary_lines(record: dict, spec: m.Spec, root: Path) -> list[str]:
 def _simulation_text(sim: dict) -> str:
     if "not_simulated_because" in sim:
         return f"not run: {sim['not_simulated_because']}"
-    return (f"{sim['simulated']} HLS nodes in C++, bit-exact on {sim['samples']} test samples; {sim['python']} in "
-            "FINN's Python model (sim/, reasons in build.json)")
+    return (f"{sim['simulated']} nodes simulated (HLS in C++, RTL in Verilator), bit-exact on {sim['samples']} test "
+            f"samples; {sim['python']} in FINN's Python model (sim/, reasons in build.json)")
 
 
 def folding_text(attrs: dict) -> str:
