@@ -25,7 +25,7 @@ def measure(name: str, samples: int, work: Path) -> list[str]:
     from qonnx.util.basic import gen_finn_dt_tensor
 
     from qnnc.backends import cppsim
-    from qnnc.backends.rtlsim import run_rtl_node
+    from qnnc.backends.rtlsim import in_stream_order, run_rtl_node
     from qnnc.compiler import Compilation
     from qnnc.hw.boards import BOARDS
     from qnnc.pipeline.runner import estimate_untrained
@@ -58,7 +58,7 @@ def measure(name: str, samples: int, work: Path) -> list[str]:
         diverged.append(cppsim.divergence(simulated, got, want))
         for node in rtl:
             out, _ = run_rtl_node(node, want, root / "sim")
-            if not (out == want[node.output[0]]).all():
+            if not (out == in_stream_order(node, want[node.output[0]])).all():
                 diverged.append((node.name, "differs"))
     per_sample = (time.perf_counter() - start) / samples
     rows = [f"| {name} | {op} | {len(times)} | {sum(times) / len(times):.1f} | | |" for op, times in compile_s.items()]

@@ -209,7 +209,7 @@ def simulate_build(root: Path, spec) -> dict:
 
     from qnnc.backends.finn_compat import prepare_finn
     from qnnc.backends.finn_units import match_units
-    from qnnc.backends.rtlsim import run_rtl_node
+    from qnnc.backends.rtlsim import in_stream_order, run_rtl_node
     from qnnc.backends.verify import compare, held_out, reference
     from qnnc.hw.boards import BOARDS
 
@@ -230,8 +230,9 @@ def simulate_build(root: Path, spec) -> dict:
         for node in rtl:
             out, took = run_rtl_node(node, want, root / SIM_DIR)
             cycles[node.name] = max(cycles.get(node.name, 0), took)
-            if diverged is None and not np.array_equal(out, np.asarray(want[node.output[0]])):
-                diverged = node.name, f"{int(np.sum(out != want[node.output[0]]))} values of {node.output[0]} differ"
+            expected = in_stream_order(node, np.asarray(want[node.output[0]]))
+            if diverged is None and not np.array_equal(out, expected):
+                diverged = node.name, f"{int(np.sum(out != expected))} values of {node.output[0]} differ"
         if diverged is not None:
             node, how = diverged
             raise SimulationMismatchError(

@@ -15,9 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from qnnc.errors import QnncError
 from qnnc.resources import resource_dir
 
 RTL_SUFFIX = "_rtl"
+
+
+class RtlSimulationError(QnncError):
+    """An RTL node's simulation did not complete (it stalled, or its testbench failed)."""
 
 
 def verilator_command() -> list[str]:
@@ -29,7 +34,11 @@ def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) 
     ('rtlsim', None), or ('python', why) when it cannot be simulated here."""
     from qonnx.custom_op.registry import getCustomOp
 
-    if len(node.input) != 1 or len(node.output) != 1:
+    from qnnc.backends.finn_compat import prepare_finn
+
+    prepare_finn()  # FINN's settings name its RTL library
+    streams = [name for name in node.input if model.get_initializer(name) is None]
+    if len(streams) != 1 or len(node.output) != 1:
         return "python", "an RTL node with more than one stream: qnnc's testbench drives one in, one out"
     inst, code_dir = getCustomOp(node), folder / node.name
     code_dir.mkdir(parents=True, exist_ok=True)
@@ -48,6 +57,22 @@ def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) 
     return "rtlsim", None
 
 
+def in_stream_order(node, python_out: np.ndarray) -> np.ndarray:
+    """FINN's Python model's output of a node, in the order the node's RTL streams it. A
+    depthwise sliding-window generator streams each window channel-fold by channel-fold
+    ([C/SIMD][K][SIMD] per output pixel) where FINN's Python model gives it kernel position by
+    kernel position ([K][C]); every other node streams what the model gives."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    inst = getCustomOp(node)
+    if not node.op_type.startswith("ConvolutionInputGenerator") or not inst.get_nodeattr("depthwise"):
+        return python_out
+    channels, simd = inst.get_nodeattr("IFMChannels"), inst.get_nodeattr("SIMD")
+    pixels = python_out.reshape(-1, python_out.shape[-1])
+    k = pixels.shape[1] // channels
+    return pixels.reshape(-1, k, channels // simd, simd).transpose(0, 2, 1, 3).reshape(python_out.shape)
+
+
 def run_rtl_node(node, context: dict, folder: Path) -> tuple[np.ndarray, int]:
     """The node's output for the inputs in ``context`` (an execution context of the graph),
     from its Verilator testbench, and the clock cycles it took."""
@@ -60,10 +85,13 @@ def run_rtl_node(node, context: dict, folder: Path) -> tuple[np.ndarray, int]:
     (code_dir / "input.txt").write_text("".join(f"{int(w):x}\n" for w in words))
     folded_out = inst.get_folded_output_shape(0)
     expected = int(np.prod(folded_out[:-1]))
-    ran = subprocess.run([str(code_dir / "obj" / "testbench"), "input.txt", "output.txt", str(expected)],
+    limit = 100 * (int(inst.get_exp_cycles()) + len(words)) + 10_000  # with back-pressure: far more than needed
+    ran = subprocess.run([str(code_dir / "obj" / "testbench"), "input.txt", "output.txt", str(expected), str(limit)],
                          cwd=code_dir, capture_output=True, text=True, timeout=600)
     if ran.returncode:
-        raise RuntimeError(f"{node.name}'s Verilator testbench failed: {ran.stderr.strip()[-300:]}")
+        given = len((code_dir / "output.txt").read_text().split()) if (code_dir / "output.txt").exists() else 0
+        raise RtlSimulationError(f"{node.name} in Verilator gave {given} of {expected} output words within {limit:,} "
+                                 f"cycles ({code_dir}) {ran.stderr.strip()[-200:]}")
     cycles = int(ran.stderr.split("cycles")[-1].split()[0])
     out_words = [int(w, 16) for w in (code_dir / "output.txt").read_text().split()]
     odt = inst.get_output_datatype(0)

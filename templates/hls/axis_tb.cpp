@@ -1,5 +1,6 @@
 // AXI-stream testbench for one FINN RTL node under Verilator (written for qnnc): input words
-// (hex, one per line) from argv[1], output words to argv[2], argv[3] output words expected;
+// (hex, one per line) from argv[1], output words to argv[2], argv[3] output words expected
+// within argv[4] cycles;
 // random valid/ready back-pressure; the cycles taken to stderr.
 #include <cstdint>
 #include <cstdio>
@@ -39,6 +40,7 @@ int main(int argc, char **argv) {
     std::vector<std::string> words;
     for (std::string line; std::getline(in, line);) if (!line.empty()) words.push_back(line);
     std::size_t expected = std::stoul(argv[3]);
+    unsigned long long limit = std::stoull(argv[4]);  // cycles before the node counts as stalled
     Vtop *top = new Vtop;
     std::mt19937 rng(1);
     top->ap_clk = 0; top->ap_rst_n = 0;
@@ -47,7 +49,7 @@ int main(int argc, char **argv) {
     std::size_t sent = 0;
     std::vector<std::string> got;
     uint64_t cycles = 0;
-    while (got.size() < expected && cycles < 100000000ULL) {
+    while (got.size() < expected && cycles < limit) {
         bool offer = sent < words.size() && (rng() % 4 != 0);
         top->in0_V_TVALID = offer;
         if (offer) set_word(top->in0_V_TDATA, words[sent]);
