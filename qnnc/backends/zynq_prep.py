@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import math
 import tempfile
+from pathlib import Path
 
 from qnnc.backends import finn_units
 from qnnc.errors import InternalError
@@ -32,9 +33,11 @@ def io_cycles(model, port_bits: int) -> dict[str, int]:
     return found
 
 
-def prepare(model, fpgapart: str, port_bits: int):
-    """FINN's pre-synthesis transformations on a copy; returns the partitioned copy. A
-    transformation or a folding rule that fails is qnnc's bug, reported with FINN's words."""
+def prepare_design(model, fpgapart: str, port_bits: int, partition_dir: Path):
+    """FINN's pre-synthesis transformations on a copy of the folded ``model``: the parent model
+    of the design's dataflow partitions (input DMA, layers, output DMA), whose models are
+    written into ``partition_dir``. A transformation or a folding rule that fails is qnnc's
+    bug, reported with FINN's words."""
     from finn.transformation.fpgadataflow.create_dataflow_partition import CreateDataflowPartition
     from finn.transformation.fpgadataflow.floorplan import Floorplan
     from finn.transformation.fpgadataflow.insert_dwc import InsertDWC
@@ -45,33 +48,48 @@ def prepare(model, fpgapart: str, port_bits: int):
     from qonnx.transformation.infer_data_layouts import InferDataLayouts
 
     work = copy.deepcopy(model)
-    with tempfile.TemporaryDirectory(prefix="qnnc-zynq-") as partitions:
-        for transformation in (InsertDWC(), InsertFIFO(create_shallow_fifos=True), SpecializeLayers(fpgapart),
-                               InferDataLayouts(), InsertIODMA(port_bits), InsertDWC(), SpecializeLayers(fpgapart),
-                               Floorplan(), CreateDataflowPartition(partition_model_dir=partitions)):
-            try:
-                work = work.transform(transformation).transform(GiveUniqueNodeNames())
-                work = work.transform(GiveReadableTensorNames())
-            except Exception as exc:  # noqa: BLE001 - any failure here is the folding's fault, said as FINN says it
-                raise InternalError(f"qnnc's folding fails FINN's {type(transformation).__name__}, which a Zynq build "
-                                    f"runs before synthesis: {type(exc).__name__}: {exc}") from exc
-        nodes = list(_hardware_nodes(work))
-    for model_of, node in nodes:
+    for transformation in (InsertDWC(), InsertFIFO(create_shallow_fifos=True), SpecializeLayers(fpgapart),
+                           InferDataLayouts(), InsertIODMA(port_bits), InsertDWC(), SpecializeLayers(fpgapart),
+                           Floorplan(), CreateDataflowPartition(partition_model_dir=str(partition_dir))):
+        try:
+            work = work.transform(transformation).transform(GiveUniqueNodeNames())
+            work = work.transform(GiveReadableTensorNames())
+        except Exception as exc:  # noqa: BLE001 - any failure here is the folding's fault, said as FINN says it
+            raise InternalError(f"qnnc's folding fails FINN's {type(transformation).__name__}, which a Zynq build "
+                                f"runs before synthesis: {type(exc).__name__}: {exc}") from exc
+    for model_of, node in hardware_nodes(work):
         if not finn_units.streams_fold(model_of, finn_units.instance(node)):
             raise InternalError(f"qnnc's folding leaves {node.name} ({node.op_type}) illegal by FINN's folding rules "
                                 "after FINN's pre-synthesis transformations")
-    return nodes
+    return work
 
 
-def _hardware_nodes(model):
-    """(model, node) for every node inside the dataflow partitions."""
-    from qonnx.core.modelwrapper import ModelWrapper
+def prepare(model, fpgapart: str, port_bits: int):
+    """The design's (partition model, node) pairs after FINN's pre-synthesis transformations,
+    run on a copy and thrown away (the estimate's check, and its DMA cycles)."""
+    with tempfile.TemporaryDirectory(prefix="qnnc-zynq-") as partitions:
+        return list(hardware_nodes(prepare_design(model, fpgapart, port_bits, Path(partitions))))
+
+
+def partition_paths(parent) -> list[str]:
+    """The model files of the parent's dataflow partitions, in the order data flows through them."""
     from qonnx.custom_op.registry import getCustomOp
 
-    for node in model.graph.node:
-        if node.op_type == "StreamingDataflowPartition":
-            child = ModelWrapper(getCustomOp(node).get_nodeattr("model"))
-            yield from ((child, n) for n in child.graph.node)
+    return [getCustomOp(node).get_nodeattr("model") for node in parent.graph.node
+            if node.op_type == "StreamingDataflowPartition"]
+
+
+def partitions(parent) -> list:
+    """The models of the parent's dataflow partitions, in the order data flows through them."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    return [ModelWrapper(path) for path in partition_paths(parent)]
+
+
+def hardware_nodes(parent):
+    """(partition model, node) for every node inside the parent's dataflow partitions."""
+    for child in partitions(parent):
+        yield from ((child, node) for node in child.graph.node)
 
 
 def dma_cycles(nodes) -> dict[str, int]:
