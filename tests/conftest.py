@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ FAIL = sorted((ROOT / "tests" / "fail").glob("*.qnn"))
 GOLDEN = ROOT / "tests" / "golden"
 
 TFC = (ROOT / "specs" / "tfc_w1a1.qnn").read_text()
+MLP = ROOT / "specs" / "digits_mlp_w2a2.qnn"
 
 # C++ simulation's third-party sources: the snapshot beside the checkout (CI, the development
 # machines) unless the environment names others; every test and the builds they start agree
@@ -29,3 +32,18 @@ def diagnostics(text: str, path: str = "t.qnn"):
 @pytest.fixture
 def lint():
     return diagnostics
+
+
+def run_qnnc(*args, env=None) -> subprocess.CompletedProcess:
+    """qnnc's command line, as a user runs it, from the checkout."""
+    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})})
+
+
+@pytest.fixture(scope="session")
+def built_mlp(tmp_path_factory):
+    """The CI end-to-end path, built once: train the digits MLP on real data, export, verify,
+    estimate, generate and simulate the hardware, package it (no Vivado)."""
+    out = tmp_path_factory.mktemp("e2e") / "b"
+    result = run_qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
+    return out, result

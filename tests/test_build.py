@@ -13,14 +13,8 @@ import time
 import psutil
 import pytest
 
-from conftest import ROOT
-
-MLP = ROOT / "specs" / "digits_mlp_w2a2.qnn"
-
-
-def qnnc(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+from conftest import MLP, ROOT
+from conftest import run_qnnc as qnnc
 
 
 def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path):
@@ -60,11 +54,8 @@ def test_a_failing_stage_keeps_earlier_outputs_and_names_its_log(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def estimated(tmp_path_factory):
-    """The CI end-to-end path, built once: train on real data, export, verify, FINN estimates."""
-    out = tmp_path_factory.mktemp("e2e") / "b"
-    result = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
-    return out, result
+def estimated(built_mlp):
+    return built_mlp
 
 
 @pytest.mark.slow
@@ -77,7 +68,7 @@ def test_spec_to_finn_estimates_end_to_end(estimated):
     assert [r["stage"] for r in stages["verify"]["outputs"]["stages"]] == [
         "qonnx", "finn-streamlined", "finn-hw-layers"]
     assert stages["hardware"]["status"] == "needs-vivado"
-    assert "need Vivado/Vitis" in result.stdout
+    assert "needs Vivado/Vitis" in result.stdout
     assert f"qnnc build {MLP} --out {out} --from hardware" in result.stdout
     est = stages["estimate"]["outputs"]
     assert est["fps"] > 0 and 0 < est["resources"]["LUT"] < est["capacity"]["LUT"]
@@ -87,19 +78,26 @@ def test_spec_to_finn_estimates_end_to_end(estimated):
 
 
 @pytest.mark.slow
-def test_every_hls_node_is_simulated_bit_exactly_in_the_build(estimated):
+def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_build(estimated):
     out, result = estimated
-    stage = json.loads((out / "build.json").read_text())["stages"]["simulate"]
+    stages = json.loads((out / "build.json").read_text())["stages"]
+    generated = {row["node"]: row for row in stages["hwgen"]["outputs"]["nodes"]}
+    stage = stages["simulate"]
     assert stage["status"] == "done", result.stdout
     found = stage["outputs"]
     assert found["bit_exact"] and found["samples"] == 32
     modes = {row["node"]: row["mode"] for row in found["nodes"]}
-    assert [n for n in modes if n.startswith(("MVAU_hls", "LabelSelect_hls"))] == \
-        [n for n, mode in modes.items() if mode == "cppsim"]
-    assert [n for n in modes if n.endswith("_rtl_0")] == [n for n, mode in modes.items() if mode == "rtlsim"]
-    assert found["simulated"] == len(modes) == 5
-    rtl = next(row for row in found["nodes"] if row["mode"] == "rtlsim")
-    assert rtl["cycles"] >= rtl["finn_cycles"] > 0  # random back-pressure only slows it
+    assert list(modes) == list(generated)  # the design hwgen wrote, node for node
+    assert {n for n in modes if n.startswith(("MVAU_hls", "LabelSelect_hls"))} == \
+        {n for n, mode in modes.items() if mode == "cppsim"}
+    assert {n for n in modes if n.startswith("IODMA_hls")} == {n for n, mode in modes.items() if mode == "dmasim"}
+    assert {n for n in modes if n.endswith("_rtl") or "_rtl_" in n} == \
+        {n for n, mode in modes.items() if mode == "rtlsim"}
+    assert found["simulated"] == len(modes) == 21 and found["python"] == 0
+    reshape = next(row for row in found["nodes"] if row["node"].startswith("Reshape_rtl"))
+    assert reshape["cycles"] >= reshape["finn_cycles"] > 0  # random back-pressure only slows it
+    fifos = [row for row in found["nodes"] if row["node"].startswith("StreamingFIFO")]
+    assert fifos and all("FINN's behavioral model" in row["note"] for row in fifos)  # said, never silent
     assert "every simulated node bit-exact" in result.stdout
 
 
@@ -109,7 +107,7 @@ def test_rerunning_an_unchanged_build_does_nothing(estimated):
     start = time.perf_counter()
     again = qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
     assert again.returncode == 0
-    for stage in ("generate", "train", "export", "verify", "estimate", "simulate"):
+    for stage in ("generate", "train", "export", "verify", "estimate", "hwgen", "simulate", "package"):
         assert f"[{stage}] up to date" in again.stdout
     assert time.perf_counter() - start < 15
 
@@ -125,7 +123,7 @@ def test_a_target_change_reruns_the_estimate_only(estimated, tmp_path):
     said = {line.split()[0]: line.split()[1] for line in plan.stdout.splitlines()[plan.stdout.splitlines().index(
         next(line for line in plan.stdout.splitlines() if line.startswith("stages:"))) + 1:]}
     assert said == {"generate": "skipped", "train": "skipped", "export": "skipped", "verify": "skipped",
-                    "estimate": "runs", "simulate": "runs", "hardware": "runs"}
+                    "estimate": "runs", "hwgen": "runs", "simulate": "runs", "package": "runs", "hardware": "runs"}
 
 
 @pytest.mark.slow

@@ -135,22 +135,30 @@ def _is_input_layout(node, graph_input: str) -> bool:
 
 
 def hardware_config(spec: m.Spec, root: Path):
-    """The remaining FINN steps (code generation, IP, FIFOs, synthesis, bitfile, driver, package)."""
+    """FINN's remaining steps (code generation, IP, FIFO sizing, synthesis, bitfile, driver,
+    package), continuing FINN's build from the estimate's last model."""
     prepare_finn()
     import finn.builder.build_dataflow_config as bc
 
     config = estimate_config(spec, root)
     done = set(bc.estimate_only_dataflow_steps)
-    config.steps = config.steps + [s for s in bc.default_build_dataflow_steps if s not in done]
+    rest = [s for s in bc.default_build_dataflow_steps if s not in done]
+    config.steps = config.steps + rest
+    config.start_step = rest[0]  # FINN reads the model the step before it saved (intermediate_models/)
     config.generate_outputs = [bc.DataflowOutputType.ESTIMATE_REPORTS, bc.DataflowOutputType.BITFILE,
                                bc.DataflowOutputType.PYNQ_DRIVER, bc.DataflowOutputType.DEPLOYMENT_PACKAGE]
     return config
 
 
 def hardware(root: Path, spec: m.Spec) -> dict:
+    """FINN's Vivado steps, then the deployment folder completed with their bitfile."""
+    from qnnc.backends.deploy import complete_with, write_readme
+
     root = Path(root)
     build_dataflow(root / FINN_INPUT, hardware_config(spec, root), layer_finder(spec, root))
-    return {"deploy": str(Path(FINN_DIR) / "deploy")}
+    copied = complete_with(root, root / FINN_DIR / "bitfile", root / FINN_DIR / "driver")
+    write_readme(root, spec, continue_command="")
+    return {"deploy": "deploy", "copied": copied}
 
 
 def summarize(root: Path, spec: m.Spec) -> dict:

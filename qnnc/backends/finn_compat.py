@@ -9,9 +9,10 @@ that one is no longer needed or no longer works:
    type annotation); the lazy attribute raises OSError when XILINX_VIVADO is unset. Without
    Vivado, a placeholder class is bound to that name before the import.
 3. FINN's build ends, on success and on failure alike, by recording tool metadata with
-   ``get_vivado_root()``, which raises without Vivado: after a successful estimate that failure
-   is accepted when the reports exist, and after a failing step it would replace the step's own
-   exception. So every step runs watched: the step that failed, its exception and the node it
+   ``get_vivado_root()``, which raises without Vivado: after a build whose last step saved its
+   model during this run (the estimate's reports, or a build stopped before Vivado's steps) that
+   failure is accepted, and after a failing step it would replace the step's own exception. So
+   every step runs watched: the step that failed, its exception and the node it
    was working on (read from the traceback) are kept and reported instead.
 """
 
@@ -20,12 +21,12 @@ from __future__ import annotations
 import functools
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.errors import QnncError
 
-ESTIMATE_REPORTS = ("estimate_layer_resources.json", "estimate_network_performance.json")
 _prepared = False
 
 
@@ -64,8 +65,12 @@ def use_build_dir(path: Path) -> Path:
     return path
 
 
-def reports_written(output_dir: Path) -> bool:
-    return all((Path(output_dir) / "report" / name).exists() for name in ESTIMATE_REPORTS)
+def finished(config, since: float) -> bool:
+    """Whether the build's last step (its ``stop_step``, else its last) saved its model since
+    ``since``: FINN ran every step it was given."""
+    last = config.stop_step or _name(config.steps[-1])
+    saved = Path(config.output_dir) / "intermediate_models" / f"{last}.onnx"
+    return saved.is_file() and saved.stat().st_mtime >= since
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,7 @@ def build_dataflow(model_path: Path, config, layer_of=None) -> None:
 
     log = Path(config.output_dir) / "build_dataflow.log"
     use_build_dir(Path(config.output_dir) / "tmp")
-    estimate_only = _name(config.steps[-1]) == "step_generate_estimate_reports"
+    since = time.time() - 1  # file times may be coarser than the clock
     failures: list[StepFailure] = []
     config.steps = watched(resolve_build_steps(config, partial=False), failures)
     try:
@@ -135,13 +140,13 @@ def build_dataflow(model_path: Path, config, layer_of=None) -> None:
     except Exception as exc:  # noqa: BLE001 - FINN raises bare Exception; a watched step says which
         if failures:
             raise _step_error(failures[0], log, layer_of) from failures[0].error
-        if estimate_only and reports_written(config.output_dir) and "XILINX_VIVADO" in str(exc):
+        if finished(config, since) and "XILINX_VIVADO" in str(exc):
             return
         raise QnncError(f"FINN's build failed outside its steps: {type(exc).__name__}: {exc} "
                         f"(FINN's log: {log})") from exc
     if failures:
         raise _step_error(failures[0], log, layer_of) from failures[0].error
-    if code not in (0, None) and not (estimate_only and reports_written(config.output_dir)):
+    if code not in (0, None) and not finished(config, since):
         raise QnncError(f"FINN build_dataflow returned {code} (FINN's log: {log})")
 
 

@@ -3,7 +3,6 @@ prints it, the real run follows it), each stage is timed, everything is recorded
 
 from __future__ import annotations
 
-import shlex
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 from qnnc.compiler import Compilation
 from qnnc.errors import QnncError
 from qnnc.pipeline.lock import build_lock
-from qnnc.pipeline.stages import STAGES, UNTRAINED, Context, Options, Stage, VivadoMissingError
+from qnnc.pipeline.stages import STAGES, UNTRAINED, Context, Options, Stage, VivadoMissingError, continue_command
 from qnnc.pipeline.state import BuildRecord, sha256_file
 from qnnc.report.summary import summary_lines
 
@@ -137,13 +136,6 @@ def _run_stages(comp: Compilation, root: Path, stages: tuple[Stage, ...], start,
     for line in summary_lines(record.data, comp.spec, root):
         log(line)
     return results
-
-
-def continue_command(spec_path: str, root: Path, stage: str, options: Options) -> str:
-    """The command that continues this build directory from ``stage`` with the options it ran
-    with (so the Vivado machine does not retrain another recipe), quoted for a POSIX shell."""
-    args = ["qnnc", "build", spec_path, "--out", str(root), "--from", stage, *options.train_args()]
-    return shlex.join(args)
 
 
 def _record_failure(record: BuildRecord, stage: str, inputs: str, exc: Exception, seconds: float, log) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 
+from qnnc.backends import deploy, hwgen  # their file names only: importing them loads no toolchain
 from qnnc.errors import InternalError, QnncError, SpecError, ToolchainError
 from qnnc.fsutil import write_text_atomic
 from qnnc.pipeline.state import sha256_file, sha256_text
@@ -216,14 +218,29 @@ def _estimate(ctx: Context) -> dict:
     return {**summary, "plot": plot}
 
 
-def _simulate_inputs(ctx: Context) -> str:
-    from qnnc.backends.cppsim import FOLDED, availability
+def _hwgen(ctx: Context) -> dict:
+    from qnnc.backends.hwgen import generate
 
-    return sha256_text(_file_inputs(FOLDED, "model.pt", sections=("network", "train", "target"))(ctx), availability())
+    found = run_backend("hwgen", generate, ctx)
+    kinds = [row["kind"] for row in found["nodes"]]
+    ctx.log(f"    {len(kinds)} nodes: {kinds.count('hls')} HLS (C++ and Vitis HLS scripts), {kinds.count('rtl')} RTL "
+            f"(Verilog) in hw/; driver settings {found['driver_settings']}")
+    return found
+
+
+def _simulate_inputs(ctx: Context) -> str:
+    from qnnc.backends.cppsim import availability
+
+    files = _file_inputs(hwgen.PARENT, hwgen.SETTINGS, "model.pt", sections=("network", "train", "target"))(ctx)
+    return sha256_text(files, availability())
+
+
+HOW = {"cppsim": "C++ simulation", "dmasim": "C++ simulation of its DMA, on the driver's packed bytes"}
 
 
 def _simulate(ctx: Context) -> dict:
-    from qnnc.backends.cppsim import SimulationUnavailableError, simulate_build, third_party
+    from qnnc.backends.cppsim import SimulationUnavailableError, third_party
+    from qnnc.backends.simulate import simulate_build
 
     try:
         third_party()
@@ -232,13 +249,31 @@ def _simulate(ctx: Context) -> dict:
         return {"simulated": 0, "not_simulated_because": str(exc)}
     found = run_backend("simulate", simulate_build, ctx)
     for row in found["nodes"]:
-        python = f"FINN's Python model ({row.get('python_because')})"
-        how = {"cppsim": "C++ simulation",
-               "rtlsim": f"RTL simulation (Verilator), {row.get('cycles')} cycles with back-pressure (FINN estimates "
-                         f"{row.get('finn_cycles')})"}.get(row["mode"], python)
-        ctx.log(f"    {row['node']:<22} {row['layer'] or '-':<8} {how}")
-    ctx.log(f"    {found['samples']} test samples: every simulated node bit-exact with FINN's Python model, the "
-            "output with PyTorch's")
+        how = HOW.get(row["mode"], f"FINN's Python model ({row.get('python_because')})")
+        if row["mode"] == "rtlsim":
+            how = (f"RTL simulation (Verilator), {row['cycles']} cycles a frame with back-pressure (FINN estimates "
+                   f"{row['finn_cycles']})" + (f"; {row['note']}" if "note" in row else ""))
+        ctx.log(f"    {row['node']:<34} {row['layer'] or '-':<8} {how}")
+    ctx.log(f"    {found['samples']} test samples, packed and unpacked as FINN's driver does: every simulated node "
+            "bit-exact with FINN's Python model, the output with PyTorch's")
+    return found
+
+
+def continue_command(spec_path: str, root: Path, stage: str, options: Options) -> str:
+    """The command that continues this build directory from ``stage`` with the options it ran
+    with (so the Vivado machine does not retrain another recipe), quoted for a POSIX shell."""
+    args = ["qnnc", "build", spec_path, "--out", str(root), "--from", stage, *options.train_args()]
+    return shlex.join(args)
+
+
+def _package(ctx: Context) -> dict:
+    from qnnc.backends.deploy import write_package
+
+    command = continue_command(ctx.source.path, ctx.root, "hardware", ctx.options)
+    found = run_backend("package", lambda root, spec: write_package(root, spec, command), ctx)
+    missing = ", ".join(found["missing"]) or "nothing"
+    ctx.log(f"    {found['folder']}/: driver settings, validate.py, {found['samples']} test samples; "
+            f"missing: {missing}")
     return found
 
 
@@ -251,9 +286,9 @@ def _hardware(ctx: Context) -> dict:
     from qnnc.backends.finn_compat import vivado_available
 
     if not vivado_available():
-        raise VivadoMissingError("the hardware stages (FINN's HLS/RTL code generation, IP, FIFO sizing, synthesis, "
-                          "bitfile, PYNQ driver and deployment package) need Vivado/Vitis, which is not "
-                          "installed here (XILINX_VIVADO unset or vivado not on PATH)")
+        raise VivadoMissingError("the hardware stage (Vitis HLS synthesis of the HLS nodes, the stitched IP, FIFO "
+                                 "sizing, Vivado synthesis and the bitfile) needs Vivado/Vitis, which is not installed "
+                                 "here (XILINX_VIVADO unset or vivado not on PATH)")
     return run_backend("hardware", hardware, ctx)
 
 
@@ -268,12 +303,21 @@ VERIFY = Stage("verify", "PyTorch, QONNX, FINN streamlined and HW-layer models a
                _file_inputs("export/model.onnx", "model.pt", sections=("network", "train")), _verify)
 ESTIMATE = Stage("estimate", "FINN: streamline, convert to hardware layers, fold, estimate",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _estimate)
-SIMULATE = Stage("simulate", "every HLS node in C++, every RTL node in Verilator, on held-out test data, node by node "
-                 "against FINN's Python model and at the output against PyTorch (no Vitis or Vivado needed)",
+HWGEN = Stage("hwgen", "FINN's Zynq transformations before synthesis (width converters, FIFOs, DMAs, partitions), "
+              "every node's HLS C++ and Verilog, the driver's settings (no Vivado needed)",
+              _file_inputs(hwgen.FOLDED, sections=("network", "target")), _hwgen, (hwgen.PARENT, hwgen.SETTINGS))
+SIMULATE = Stage("simulate", "the generated design on held-out test data as the board runs it: the driver's packing, "
+                 "the DMAs and every HLS node in C++, every RTL node in Verilator, node by node against FINN's Python "
+                 "model and at the output against PyTorch (no Vitis or Vivado needed)",
                  _simulate_inputs, _simulate)
-HARDWARE = Stage("hardware", "FINN: IP generation, synthesis, bitfile, PYNQ deployment package (Vivado)",
+PACKAGE = Stage("package", "the deployment folder for the board: driver settings, test data, validate.py (all but the "
+                "bitfile)", _file_inputs(hwgen.SETTINGS, "model.pt", sections=("network", "train", "target")),
+                _package, (deploy.TEST_DATA, f"{deploy.DEPLOY_DIR}/validate.py"))
+HARDWARE = Stage("hardware", "FINN: IP generation, FIFO sizing, synthesis, bitfile; completes the deployment folder "
+                 "(Vivado)",
                  _file_inputs("export/model.onnx", sections=("network", "target")), _hardware)
 
-STAGES: tuple[Stage, ...] = (GENERATE, TRAIN, EXPORT, VERIFY, ESTIMATE, SIMULATE, HARDWARE)  # qnnc build
+STAGES: tuple[Stage, ...] = (GENERATE, TRAIN, EXPORT, VERIFY, ESTIMATE, HWGEN, SIMULATE, PACKAGE,
+                             HARDWARE)  # qnnc build
 UNTRAINED: tuple[Stage, ...] = (GENERATE, INIT, EXPORT, ESTIMATE)  # qnnc estimate
 STAGE_NAMES = tuple(s.name for s in STAGES)
