@@ -1,86 +1,79 @@
-"""How long C++ simulation of FINN's HLS nodes takes here, per spec and per node type.
+"""How long the simulate stage takes here, per spec and per node type, and the RTL nodes'
+simulated cycles beside FINN's estimates.
 
-    QNNC_THIRD_PARTY=../shared/third_party .venv/bin/python bench/simulation.py [--samples 8]
+    QNNC_THIRD_PARTY=../shared/third_party .venv/bin/python bench/simulation.py [--specs ...]
 
-For each spec: FINN's estimate with initial weights (no training), then every HLS node of the
-folded design generated, compiled and run on random inputs, node by node against FINN's
-Python model (``qnnc.backends.cppsim``). Prints compile time per node type, the run time per
-sample, and whether every simulated node was bit-exact.
+For each spec: FINN's estimate with initial weights (no training: the hardware does not depend
+on the weights' values), the hwgen stage (FINN's Zynq transformations and every node's code),
+then the simulate stage's work on 32 held-out test samples: every node built (as many at once as
+the machine has cores), the samples packed as the driver packs them, through the DMAs' C++, the
+HLS nodes' C++ and the RTL nodes' Verilator models, node by node against FINN's Python model.
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ("digits_mlp_w2a2", "tfc_w1a1", "tfc_w2a2", "digits_cnv_w2a2")
 
 
-def measure(name: str, samples: int, work: Path) -> list[str]:
-    from qonnx.util.basic import gen_finn_dt_tensor
+def kind(op_type: str) -> str:
+    return "DMA" if op_type.startswith("IODMA") else "RTL" if op_type.endswith("_rtl") else "HLS"
 
-    from qnnc.backends import cppsim
-    from qnnc.backends.rtlsim import in_stream_order, run_rtl_node
+
+def measure(name: str, work: Path) -> tuple[list[str], list[str]]:
+    from qnnc.backends.hwgen import generate
+    from qnnc.backends.simulate import simulate_build
     from qnnc.compiler import Compilation
-    from qnnc.hw.boards import BOARDS
     from qnnc.pipeline.runner import estimate_untrained
 
     root = work / name
     comp = Compilation.from_path(ROOT / "specs" / f"{name}.qnn")
     estimate_untrained(comp, root, log=lambda _line: None)
-    target = (BOARDS[comp.spec.target.board].part, 1000.0 / comp.spec.target.clock_mhz)
-    model = cppsim.dataflow_model(root)
-    sources = cppsim.third_party()
-    compile_s: dict[str, list[float]] = collections.defaultdict(list)
-    sim = cppsim.Simulation()
-    for node in model.graph.node:  # one node at a time, to time each compile
-        start = time.perf_counter()
-        one = cppsim.prepare_node(model, node, root / "sim", sources, target)
-        sim.modes[node.name], reason = one
-        if reason:
-            sim.reasons[node.name] = reason
-        if sim.modes[node.name] != "python":
-            compile_s[node.op_type].append(time.perf_counter() - start)
-    simulated, python = cppsim.twins(model, sim)
-    name_in = model.graph.input[0].name
-    xs = [gen_finn_dt_tensor(model.get_tensor_datatype(name_in), model.get_tensor_shape(name_in))
-          for _ in range(samples)]
-    start = time.perf_counter()
-    diverged = []
-    rtl = [n for n in model.graph.node if sim.modes[n.name] == "rtlsim"]
-    for x in xs:
-        got, want = cppsim.run_both(simulated, python, x)
-        diverged.append(cppsim.divergence(simulated, got, want))
-        for node in rtl:
-            out, _ = run_rtl_node(node, want, root / "sim")
-            if not (out == in_stream_order(node, want[node.output[0]])).all():
-                diverged.append((node.name, "differs"))
-    per_sample = (time.perf_counter() - start) / samples
-    rows = [f"| {name} | {op} | {len(times)} | {sum(times) / len(times):.1f} | | |" for op, times in compile_s.items()]
-    in_python = [f"{n} ({sim.reasons[n].split(': ')[0]})" for n, mode in sim.modes.items() if mode == "python"]
-    simulated_n = sum(mode != "python" for mode in sim.modes.values())
-    rows.append(f"| {name} | all | {simulated_n} of {len(sim.modes)} simulated | | {per_sample:.2f} | "
-                f"{'yes' if not any(diverged) else 'NO: ' + str(next(d for d in diverged if d))} |")
-    rows.append(f"|  | in Python: {', '.join(in_python) or 'none'} | | | | |")
-    return rows
+    generate(root, comp.spec)
+    found = simulate_build(root, comp.spec)
+    nodes = found["nodes"]
+    by_kind = collections.defaultdict(list)
+    for row in nodes:
+        if row["mode"] != "python":
+            by_kind[kind(row["op_type"])].append(row["build_s"])
+    builds = ", ".join(f"{k} {len(v)}: {sum(v) / len(v):.1f}" for k, v in sorted(by_kind.items()))
+    python = [f"{row['node']} ({row['python_because'].split(': ')[0]})" for row in nodes if row["mode"] == "python"]
+    seconds = found["seconds"]
+    run = f"{seconds['run']:.0f} ({seconds['run'] / found['samples']:.2f})"
+    summary = (f"| {name} | {found['simulated']} of {len(nodes)} | {builds} | {seconds['build']:.0f} | {run} | yes | "
+               f"{', '.join(python) or 'none'} |")
+    cycles = [f"| {name} | {row['node']} | {row['cycles']} | {row['cycles_back_pressure']} | {row['finn_cycles']} |"
+              for row in nodes if "cycles" in row and not row["op_type"].startswith("StreamingFIFO")]
+    return [summary], cycles
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=8)
     parser.add_argument("--specs", nargs="+", default=list(SPECS))
     args = parser.parse_args()
-    print("| spec | node type | nodes | compile s per node | simulation s per sample (both graphs) | bit-exact |")
-    print("|---|---|---|---|---|---|")
+    summaries, cycles = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.specs:
-            for row in measure(name, args.samples, Path(tmp)):
-                print(row, flush=True)
+            rows, rtl = measure(name, Path(tmp))
+            summaries += rows
+            cycles += rtl
+            print(rows[0], flush=True)
+    print(f"\non {os.cpu_count()} cores; a mismatch would have stopped the run (SimulationMismatchError)\n")
+    print("| spec | nodes simulated | build s per node, by kind (count: mean) | build wall s | run s for 32 samples "
+          "(per sample) | bit-exact | in FINN's Python model |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(summaries))
+    print("\n| spec | RTL node | simulated cycles a frame (frames back to back) | with random back-pressure | "
+          "FINN's estimate |")
+    print("|---|---|---|---|---|")
+    print("\n".join(cycles))
     return 0
 
 

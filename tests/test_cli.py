@@ -123,4 +123,4 @@ def test_doctor_lists_versions_and_what_can_run_here():
     assert result.returncode == 0, result.stdout
     assert "finn-plus     1.6.1  ok" in result.stdout
     assert "stages: generate, train, export, verify, estimate: can run" in result.stdout
-    assert "need Vivado/Vitis, not found here" in result.stdout
+    assert "needs Vivado/Vitis, not found here" in result.stdout

@@ -58,11 +58,11 @@ def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) 
         return "rtlsim", None
     if any("FINN_SIMULATION" in Path(p).read_text(errors="replace") for p in sources):
         if _build(node, inst, code_dir, folder, sources, ["-DFINN_SIMULATION"]) is None:
-            return "rtlsim", (f"{BEHAVIORAL}: Verilator cannot build the synthesizable one ({error})")
+            return "rtlsim", f"{BEHAVIORAL}; Verilator cannot build the synthesizable one: {error}"
     return "python", f"does not build with Verilator here: {error}"
 
 
-BEHAVIORAL = "FINN's behavioral model (its sources under FINN_SIMULATION, as FINN's own behavioral RTL simulation)"
+BEHAVIORAL = "FINN's behavioral model (FINN_SIMULATION, as in FINN's own behavioral RTL simulation)"
 
 
 def _build(node, inst, code_dir: Path, folder: Path, sources: list[str], defines: list[str]) -> str | None:
@@ -141,9 +141,11 @@ def in_stream_order(node, python_out: np.ndarray) -> np.ndarray:
     return pixels.reshape(-1, k, channels // simd, simd).transpose(0, 2, 1, 3).reshape(python_out.shape)
 
 
-def run_rtl_node(node, inputs: list[np.ndarray], folder: Path) -> tuple[list[np.ndarray], float]:
+def run_rtl_node(node, inputs: list[np.ndarray], folder: Path,
+                 back_pressure: bool = True) -> tuple[list[np.ndarray], float]:
     """The node's outputs for ``inputs`` (one tensor per frame, streamed back to back), from its
-    Verilator testbench in ``folder/<node>``, and the clock cycles it took per frame."""
+    Verilator testbench in ``folder/<node>``, and the clock cycles it took per frame: with
+    random back-pressure on both streams, or with none (every word offered and taken at once)."""
     from qonnx.custom_op.registry import getCustomOp
 
     inst, code_dir = getCustomOp(node), folder / node.name
@@ -152,8 +154,10 @@ def run_rtl_node(node, inputs: list[np.ndarray], folder: Path) -> tuple[list[np.
     per_frame = int(np.prod(inst.get_folded_output_shape(0)[:-1]))
     expected = per_frame * len(inputs)
     limit = 100 * (int(inst.get_exp_cycles()) * len(inputs) + len(words)) + 10_000  # far more than needed
-    ran = subprocess.run([str(code_dir / "obj" / "testbench"), "input.txt", "output.txt", str(expected), str(limit)],
-                         cwd=code_dir, capture_output=True, text=True, timeout=600)
+    sources = inst.get_nodeattr("code_gen_dir_ipgen")  # its memory files are named relative to it, as FINN runs it
+    files = [str(code_dir / "input.txt"), str(code_dir / "output.txt")]
+    ran = subprocess.run([str(code_dir / "obj" / "testbench"), *files, str(expected), str(limit),
+                          "1" if back_pressure else "0"], cwd=sources, capture_output=True, text=True, timeout=600)
     if ran.returncode:
         given = len((code_dir / "output.txt").read_text().split()) if (code_dir / "output.txt").exists() else 0
         raise RtlSimulationError(f"{node.name} in Verilator gave {given} of {expected} output words within {limit:,} "

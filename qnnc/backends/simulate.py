@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +45,7 @@ class Simulated:
     modes: dict[str, str] = field(default_factory=dict)
     reasons: dict[str, str] = field(default_factory=dict)  # why a node runs FINN's Python model
     notes: dict[str, str] = field(default_factory=dict)  # what else to know of how a node was simulated
+    build_s: dict[str, float] = field(default_factory=dict)  # wall time of each node's build
     twins: dict[int, tuple] = field(default_factory=dict)  # compute partition -> (simulated, python) graphs
 
 
@@ -55,9 +57,13 @@ def prepare(root: Path, target: tuple[str, float], sources: Path) -> Simulated:
     folder = root / SIM_DIR
 
     def build(part, node) -> tuple[str, str | None]:
-        if dmasim.is_dma(node):
-            return dmasim.prepare_dma_node(node, folder, sources)
-        return cppsim.prepare_node(part, node, folder, sources, target)
+        start = time.perf_counter()
+        try:
+            if dmasim.is_dma(node):
+                return dmasim.prepare_dma_node(node, folder, sources)
+            return cppsim.prepare_node(part, node, folder, sources, target)
+        finally:
+            design.build_s[node.name] = round(time.perf_counter() - start, 2)
 
     jobs = [(part, node) for part in parts for node in part.graph.node]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
@@ -116,7 +122,7 @@ class Run:
 
     def __init__(self, design: Simulated, io: dict, folder: Path):
         self.design, self.io, self.folder = design, io, folder
-        self.cycles: dict[str, float] = {}
+        self.cycles: dict[tuple[str, bool], float] = {}  # (node, with back-pressure) -> cycles a frame
         self.divergence: Divergence | None = None
 
     def diverged(self, node: str, sample: int, how: str | None) -> None:
@@ -167,9 +173,11 @@ class Run:
             if first is not None:
                 self.diverged(first[0], n, first[1])
         for node in part.graph.node:
-            if self.design.modes[node.name] == "rtlsim":
-                outs, self.cycles[node.name] = run_rtl_node(node, [want[node.input[0]] for _, want in runs],
-                                                             self.folder)
+            if self.design.modes[node.name] != "rtlsim":
+                continue
+            given = [want[node.input[0]] for _, want in runs]
+            for pressure in (False, True):  # free-flowing (FINN's estimate assumes it), then stalled at random
+                outs, self.cycles[node.name, pressure] = run_rtl_node(node, given, self.folder, pressure)
                 for n, (out, (_, want)) in enumerate(zip(outs, runs, strict=True)):
                     expected = in_stream_order(node, np.asarray(want[node.output[0]]))
                     self.diverged(node.name, n, _differs(out, expected))
@@ -191,10 +199,13 @@ def simulate_build(root: Path, spec) -> dict:
     prepare_finn()
     root = Path(root)
     shutil.rmtree(root / SIM_DIR, ignore_errors=True)  # a run leaves only its own files
+    start = time.perf_counter()
     design = prepare(root, (BOARDS[spec.target.board].part, hwgen.clock_ns(spec)), cppsim.third_party())
+    built = time.perf_counter()
     ref = reference(root, spec, held_out(spec, SAMPLES))
     run = Run(design, host.io_shapes(root / hwgen.SETTINGS), root / SIM_DIR)
     outputs = run.through(host.to_accelerator(design.parent, ref.x))
+    seconds = {"build": round(built - start, 1), "run": round(time.perf_counter() - built, 1)}
     layers = {}
     for part in design.parts:
         layers |= match_units(part.graph.node, spec)
@@ -209,7 +220,7 @@ def simulate_build(root: Path, spec) -> dict:
         raise SimulationMismatchError(
             f"the simulated design's output, unpacked as the driver unpacks it, differs from PyTorch's on "
             f"{against['mismatches']} of {len(ref.x)} test samples (first: sample {against['first_mismatch']})")
-    return report(design, layers, run.cycles, len(ref.x))
+    return {**report(design, layers, run.cycles, len(ref.x)), "seconds": seconds}
 
 
 def report(design: Simulated, layers: dict, cycles: dict, samples: int) -> dict:
@@ -218,13 +229,16 @@ def report(design: Simulated, layers: dict, cycles: dict, samples: int) -> dict:
     nodes = []
     for part in design.parts:
         for n in part.graph.node:
-            row = {"node": n.name, "layer": layers.get(n.name), "mode": design.modes[n.name]}
+            row = {"node": n.name, "op_type": n.op_type, "layer": layers.get(n.name), "mode": design.modes[n.name],
+                   "build_s": design.build_s.get(n.name)}
             if n.name in design.reasons:
                 row["python_because"] = design.reasons[n.name]
             if n.name in design.notes:
                 row["note"] = design.notes[n.name]
-            if n.name in cycles:  # per frame, frames back to back, random back-pressure on both streams
-                row["cycles"], row["finn_cycles"] = round(cycles[n.name], 1), int(getCustomOp(n).get_exp_cycles())
+            if (n.name, False) in cycles:  # a frame's cycles, frames back to back
+                row["cycles"] = round(cycles[n.name, False], 1)
+                row["cycles_back_pressure"] = round(cycles[n.name, True], 1)  # both streams stalled at random
+                row["finn_cycles"] = int(getCustomOp(n).get_exp_cycles())
             nodes.append(row)
     simulated = sum(row["mode"] != "python" for row in nodes)
     return {"samples": samples, "bit_exact": True, "nodes": nodes, "simulated": simulated,

@@ -251,8 +251,9 @@ def _simulate(ctx: Context) -> dict:
     for row in found["nodes"]:
         how = HOW.get(row["mode"], f"FINN's Python model ({row.get('python_because')})")
         if row["mode"] == "rtlsim":
-            how = (f"RTL simulation (Verilator), {row['cycles']} cycles a frame with back-pressure (FINN estimates "
-                   f"{row['finn_cycles']})" + (f"; {row['note']}" if "note" in row else ""))
+            how = (f"RTL simulation (Verilator), {row['cycles']} cycles a frame, {row['cycles_back_pressure']} with "
+                   f"back-pressure (FINN estimates {row['finn_cycles']})"
+                   + (f"; {row['note'].split(';')[0]}" if "note" in row else ""))
         ctx.log(f"    {row['node']:<34} {row['layer'] or '-':<8} {how}")
     ctx.log(f"    {found['samples']} test samples, packed and unpacked as FINN's driver does: every simulated node "
             "bit-exact with FINN's Python model, the output with PyTorch's")

@@ -30,17 +30,27 @@ def summary_lines(record: dict, spec: m.Spec, root: Path) -> list[str]:
                          f"{power['total_w']:.3f} W ({_power_source(power)})")
             lines.append(f"  folding         {est['folding']['mode']}: finn/folding_config.json, plot estimate.png")
         lines.append("  FINN reports    finn/report/, models per step in finn/intermediate_models/")
+    hw = stages.get("hwgen", {}).get("outputs")
+    if hw and stages["hwgen"].get("status") == "done":
+        lines.append(f"  hardware code   {len(hw['nodes'])} nodes' HLS C++ and Verilog in hw/ (FINN's generators), "
+                     f"driver settings {hw['driver_settings']}")
     sim = stages.get("simulate", {}).get("outputs")
     if sim and stages["simulate"].get("status") == "done":
         lines.append(f"  simulation      {_simulation_text(sim)}")
+    package = stages.get("package", {}).get("outputs")
+    if package and stages["package"].get("status") == "done":
+        missing = ", ".join(package["missing"]) or "nothing: ready for the board"
+        lines.append(f"  deployment      {package['folder']}/ (driver settings, validate.py, {package['samples']} test "
+                     f"samples); missing: {missing}")
     return lines if len(lines) > 1 else []
 
 
 def _simulation_text(sim: dict) -> str:
     if "not_simulated_because" in sim:
         return f"not run: {sim['not_simulated_because']}"
-    return (f"{sim['simulated']} nodes simulated (HLS in C++, RTL in Verilator), bit-exact on {sim['samples']} test "
-            f"samples; {sim['python']} in FINN's Python model (sim/, reasons in build.json)")
+    return (f"{sim['simulated']} of {len(sim['nodes'])} nodes simulated (DMAs and HLS in C++, RTL in Verilator), the "
+            f"driver's packing included, bit-exact on {sim['samples']} test samples; {sim['python']} in FINN's Python "
+            "model (sim/, reasons in build.json)")
 
 
 def folding_text(attrs: dict) -> str:

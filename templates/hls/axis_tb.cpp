@@ -1,7 +1,8 @@
 // AXI-stream testbench for one FINN RTL node under Verilator (written for qnnc): input words
 // (hex, one per line) from argv[1], output words to argv[2], argv[3] output words expected
-// within argv[4] cycles;
-// random valid/ready back-pressure; the cycles taken to stderr.
+// within argv[4] cycles; with random valid/ready back-pressure unless argv[5] is "0" (then
+// every word is offered as soon as the node can take it and taken as soon as it is given);
+// the cycles taken to stderr.
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     for (std::string line; std::getline(in, line);) if (!line.empty()) words.push_back(line);
     std::size_t expected = std::stoul(argv[3]);
     unsigned long long limit = std::stoull(argv[4]);  // cycles before the node counts as stalled
+    bool pressure = argc < 6 || std::string(argv[5]) != "0";
     Vtop *top = new Vtop;
     std::mt19937 rng(1);
     top->ap_clk = 0; top->ap_rst_n = 0;
@@ -50,10 +52,10 @@ int main(int argc, char **argv) {
     std::vector<std::string> got;
     uint64_t cycles = 0;
     while (got.size() < expected && cycles < limit) {
-        bool offer = sent < words.size() && (rng() % 4 != 0);
+        bool offer = sent < words.size() && (!pressure || rng() % 4 != 0);
         top->in0_V_TVALID = offer;
         if (offer) set_word(top->in0_V_TDATA, words[sent]);
-        top->out0_V_TREADY = (rng() % 4 != 0);
+        top->out0_V_TREADY = !pressure || rng() % 4 != 0;
         top->ap_clk = 0; top->eval();
         bool took = offer && top->in0_V_TREADY;
         bool gave = top->out0_V_TVALID && top->out0_V_TREADY;

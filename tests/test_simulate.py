@@ -1,0 +1,31 @@
+"""The examples' generated designs simulate here node by node, bit-exactly, as the board runs
+them; what cannot be simulated is named with its reason (the digits MLP's whole build is in
+test_build.py and test_deploy.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["tfc_w1a1", "digits_cnv_w2a2"])
+def test_an_examples_design_simulates_node_by_node(name, tmp_path):
+    from qnnc.backends.hwgen import generate
+    from qnnc.backends.simulate import simulate_build
+    from qnnc.compiler import Compilation
+    from qnnc.pipeline.runner import estimate_untrained
+
+    comp = Compilation.from_path(ROOT / "specs" / f"{name}.qnn")
+    root = tmp_path / name
+    estimate_untrained(comp, root, log=lambda _line: None)  # the design does not depend on the weights' values
+    generated = [row["node"] for row in generate(root, comp.spec)["nodes"]]
+    found = simulate_build(root, comp.spec)  # raises, naming the node, if any node differs
+    assert found["bit_exact"] and [row["node"] for row in found["nodes"]] == generated
+    python = {row["node"]: row["python_because"] for row in found["nodes"] if row["mode"] == "python"}
+    # only the max-pools, whose HLS code needs a newer finn-hlslib than the snapshot here
+    assert all(node.startswith("Pool_hls") and "does not compile here" in why for node, why in python.items())
+    assert bool(python) == ("cnv" in name)
+    dmas = [row for row in found["nodes"] if row["node"].startswith("IODMA")]
+    assert len(dmas) == 2 and all(row["mode"] == "dmasim" for row in dmas)
