@@ -108,5 +108,5 @@ def verify(root: Path, spec: m.Spec, x: np.ndarray) -> dict:
 def held_out(spec: m.Spec, n: int = DEFAULT_SAMPLES) -> np.ndarray:
     from qnnc.runtime.data import load
 
-    _, _, x_test, _ = load(spec.train.dataset)
+    _, _, x_test, _ = load(spec.dataset_value, spec.folder)
     return x_test[:n].astype(np.float32)

@@ -19,7 +19,7 @@ class Plan:
     """Relative path -> file text. Deterministic: the same spec gives the same bytes."""
 
     files: dict[str, str]
-    dataset: str = ""
+    dataset: str | dict = ""  # as train.py names it (Spec.dataset_value)
 
     @property
     def digest(self) -> str:
@@ -51,4 +51,4 @@ def generate(spec: Spec, facts: Facts, spec_name: str) -> Plan:
         "train.py": train_gen.template_values(spec, spec_name),
     }
     files = {path: env.get_template(f"{path}.j2").render(**v) for path, v in sorted(values.items())}
-    return Plan(files, dataset=spec.train.dataset)
+    return Plan(files, dataset=spec.dataset_value)

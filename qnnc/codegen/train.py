@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from qnnc.codegen.pycode import call, literal
-from qnnc.datasets_info import DATASETS
 from qnnc.spec import model as m
 
 
@@ -31,13 +30,13 @@ def schedule_source(schedule: m.Schedule, opt: m.Optimizer) -> str:
 
 def template_values(spec: m.Spec, spec_name: str) -> dict:
     train = spec.train
-    outputs = DATASETS[train.dataset].outputs
+    outputs = train.outputs
     weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer) and layer.sparsity]
     binary = outputs == 1
     return {
         "network": spec.network.name,
         "spec_name": spec_name,
-        "dataset": literal(train.dataset),
+        "dataset": literal(spec.dataset_value),
         "epochs": literal(train.epochs),
         "batch": literal(train.batch),
         "seed": literal(train.seed),

@@ -1,4 +1,6 @@
-"""The network's input and output must fit its dataset."""
+"""The network's input and output must fit its dataset. A built-in dataset's sample shape and
+classes are known here; the user's own data declares its classes, and its samples are checked
+against the input when they are loaded (lint never reads data)."""
 
 from __future__ import annotations
 
@@ -9,23 +11,25 @@ from qnnc.spec import model as m
 
 
 def check_dataset(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
-    info = DATASETS[spec.train.dataset]
-    net = spec.network
+    net, train = spec.network, spec.train
+    user = train.user_data
+    named = f"the data's {user.classes} classes" if user else f"dataset '{train.dataset}'"
     found = []
-    if tuple(net.input.shape) != info.shape:
-        found.append(Diagnostic(
-            "Q050", f"dataset '{info.name}' has samples of shape {list(info.shape)}, "
-            f"but the input is {list(net.input.shape)}", net.input.span,
-            hint=f"write 'input {info.dtype}[{', '.join(map(str, info.shape))}] ...'",
-        ))
+    if user is None:
+        info = DATASETS[train.dataset]
+        if tuple(net.input.shape) != info.shape:
+            found.append(Diagnostic(
+                "Q050", f"dataset '{info.name}' has samples of shape {list(info.shape)}, "
+                f"but the input is {list(net.input.shape)}", net.input.span,
+                hint=f"write 'input {info.dtype}[{', '.join(map(str, info.shape))}] ...'",
+            ))
     width = facts.shapes[-1].out if facts.shapes else ()
     last_weight = next((layer for layer in reversed(net.layers) if isinstance(layer, m.WeightLayer)), None)
     pruned_outputs = last_weight is not None and last_weight.kept != last_weight.out  # Q061 reports it
-    if len(width) == 1 and width[0] != info.outputs and not pruned_outputs:
+    if len(width) == 1 and width[0] != train.outputs and not pruned_outputs:
         last = net.layers[-1]
         found.append(Diagnostic(
-            "Q051", f"the network ends with {width[0]} outputs, but dataset '{info.name}' needs "
-            f"{info.outputs}", last.span,
-            hint=f"{info.classes} classes need {info.outputs} output{'s' if info.outputs > 1 else ''}",
+            "Q051", f"the network ends with {width[0]} outputs, but {named} need {train.outputs}", last.span,
+            hint=f"{train.classes} classes need {train.outputs} output{'s' if train.outputs > 1 else ''}",
         ))
     return facts, found

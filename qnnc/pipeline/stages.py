@@ -75,18 +75,25 @@ def generate_files(ctx: Context) -> dict:
 
 # ---- train -------------------------------------------------------------------------------------
 def _train_inputs(ctx: Context) -> str:
-    return sha256_text(ctx.plan.files["model.py"], ctx.plan.files["train.py"], *ctx.options.train_args())
+    data = ()
+    if isinstance(ctx.plan.dataset, dict):  # the user's own data: its files are an input
+        from qnnc.runtime.user_data import digest
+
+        data = (digest(ctx.plan.dataset, ctx.spec.folder),)
+    return sha256_text(ctx.plan.files["model.py"], ctx.plan.files["train.py"], *ctx.options.train_args(), *data)
 
 
 def _train(ctx: Context) -> dict:
     from qnnc.runtime.data import check_available
 
-    check_available(ctx.plan.dataset)  # before any work: say which package provides it
+    check_available(ctx.plan.dataset, ctx.spec.folder)  # before any work: say where it comes from
     log_path = ctx.root / "logs" / "train.log"
     if "train" in ctx.options.fresh:
         shutil.rmtree(ctx.root / "checkpoints", ignore_errors=True)
     _keep_checkpoints_only_for(ctx.root / "checkpoints", _train_inputs(ctx))
-    _run_logged([sys.executable, "train.py", "--out", "."] + ctx.options.train_args(), ctx, "train", log_path)
+    data_root = ["--data-root", str(ctx.spec.folder)] if isinstance(ctx.plan.dataset, dict) else []
+    _run_logged([sys.executable, "train.py", "--out", ".", *data_root] + ctx.options.train_args(), ctx, "train",
+                log_path)
     metrics = json.loads((ctx.root / "metrics.json").read_text())
     return {"test_accuracy": metrics["test_accuracy"], "model": "model.pt",
             "model_sha256": sha256_file(ctx.root / "model.pt")}

@@ -92,9 +92,14 @@ def data_dirs(name: str) -> list[Path]:
     return dirs
 
 
-def check_available(name: str) -> None:
+def check_available(name: str | dict, root: str | Path = ".") -> None:
     """Raise ``DatasetMissingError`` now, cheaply, if ``name`` cannot be loaded here: the same
     file search the loader does, without reading the data."""
+    if isinstance(name, dict):
+        from qnnc.runtime import user_data
+
+        user_data.check_available(name, Path(root))
+        return
     sources = {
         "digits": lambda: True,
         "mnist": lambda: pureml_mnist_archive() or _idx_paths("mnist"),
@@ -106,8 +111,14 @@ def check_available(name: str) -> None:
         raise _missing(name)
 
 
-def load(name: str) -> Arrays:
-    """The dataset's train and test arrays; images as uint8 [N, C, H, W], labels as int64."""
+def load(name: str | dict, root: str | Path = ".") -> Arrays:
+    """The dataset's train and test arrays; images as uint8 [N, C, H, W], labels as int64.
+    ``name`` is a built-in dataset's name or the user's own data as train.py describes it
+    (``qnnc.runtime.user_data``), found relative to ``root``, the spec's folder."""
+    if isinstance(name, dict):
+        from qnnc.runtime import user_data
+
+        return user_data.load(name, Path(root))
     loader = {
         "digits": _digits, "mnist": _mnist, "fashion-mnist": _fashion, "cifar10": _cifar10, "unsw-nb15": _unsw,
     }[name]

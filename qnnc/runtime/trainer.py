@@ -30,7 +30,7 @@ CHECKPOINT = "checkpoints/last.pt"
 
 @dataclass(frozen=True)
 class Recipe:
-    dataset: str
+    dataset: str | dict  # a built-in dataset's name, or the user's data (qnnc.runtime.user_data)
     epochs: int
     batch: int
     seed: int
@@ -41,6 +41,7 @@ class Recipe:
     finetune: int = 0
     sparsity: dict[str, float] = field(default_factory=dict)
     unstructured: dict[str, float] = field(default_factory=dict)
+    data_root: str = "."  # the spec's folder: the user's data is found from there
 
     def with_overrides(self, **changes) -> Recipe:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -75,7 +76,7 @@ class Tensors:
 
 
 def load_tensors(recipe: Recipe) -> Tensors:
-    x_tr, y_tr, x_te, y_te = data.load(recipe.dataset)
+    x_tr, y_tr, x_te, y_te = data.load(recipe.dataset, recipe.data_root)
     rng = np.random.default_rng(recipe.seed)
     if recipe.samples is not None and recipe.samples < len(x_tr):
         pick = rng.permutation(len(x_tr))[: recipe.samples]

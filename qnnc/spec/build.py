@@ -139,6 +139,9 @@ class _Builder:
             self.error("Q015", "'train' takes no name", block.label_span, "write 'train { ... }'")
         self._no_subblocks(block.entries, "train")
         data = self.loc.entries(block.entries, ())
+        if isinstance(data.get("dataset"), dict):  # the user's own data: npz(file=..., classes=N) and its kin
+            call = dict(data["dataset"])
+            data["dataset"] = {"kind": call.pop("name"), **call}
         return self.validate(m.TrainSpec, {**data, "span": block.span}, "train", block.kind_span)
 
     def target(self, block: ast.Block) -> m.TargetSpec | None:

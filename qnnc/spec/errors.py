@@ -16,10 +16,18 @@ def from_validation_error(
 ) -> list[Diagnostic]:
     """One diagnostic per pydantic error. ``where`` names the block ('train', 'layer fc0')."""
     out = []
+    from qnnc.spec.model import UNION_TAGS
+
     for err in exc.errors():
-        loc = tuple(str(p) for p in err["loc"])
+        loc = tuple(str(p) for i, p in enumerate(err["loc"]) if i == 0 or p not in UNION_TAGS)
         key = loc[-1] if loc else where
         span = span_of(loc, default)
+        if len(loc) > 1 and err["type"] == "missing":  # an argument of a call: adam(lr=...), npz(file=...)
+            out.append(Diagnostic("Q016", f"'{loc[-2]}' needs {key}=...", span, hint=f"add {key}=..."))
+            continue
+        if len(loc) > 1 and err["type"] == "extra_forbidden":
+            out.append(Diagnostic("Q014", f"unknown argument '{key}' of '{loc[-2]}'", span))
+            continue
         out.append(_one(err, key, where, span, known_keys))
     return out
 

@@ -7,9 +7,10 @@ that later passes can point diagnostics at the spec.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import NOWHERE, Span
@@ -211,10 +212,63 @@ def _call_to_dict(value):
     return {"name": value} if isinstance(value, str) else value
 
 
+USER_DATA_SOURCE = {"npz": "file", "folder": "path", "python": "function"}  # a kind of user data -> its setting
+
+
+class UserData(Strict):
+    """A dataset of the user's own: its classes declared, its samples of the network's input shape
+    (checked when it is loaded; lint and estimate never load it). Paths are relative to the spec."""
+
+    kind: Literal["npz", "folder", "python"] = Field(
+        description="npz: one NumPy .npz file with arrays x_train, y_train, x_test, y_test; folder: a folder of "
+        "those four as .npy files, or of IDX files named as MNIST's; python: a function returning the four arrays")
+    file: str | None = Field(default=None, description="npz: the .npz file")
+    path: str | None = Field(default=None, description="folder: the folder")
+    function: str | None = Field(default=None, description="python: 'module:function' (the spec's folder is on "
+                                 "the import path)")
+    classes: int = Field(ge=2, le=65536, description="how many classes the labels name (0 .. classes-1)")
+
+    @model_validator(mode="after")
+    def _its_source(self) -> UserData:
+        wanted = USER_DATA_SOURCE[self.kind]
+        others = [k for k in USER_DATA_SOURCE.values() if k != wanted and getattr(self, k) is not None]
+        if others:
+            raise ValueError(f"{self.kind}(...) takes {wanted}=..., not {', '.join(others)}=...")
+        if getattr(self, wanted) is None:
+            raise ValueError(f"{self.kind}(...) needs {wanted}=..., e.g. {example_user_data(self.kind)}")
+        return self
+
+    @property
+    def source(self) -> str:
+        return getattr(self, USER_DATA_SOURCE[self.kind])
+
+    @property
+    def outputs(self) -> int:
+        """Width of the network output: one unit per class, one for a two-class problem."""
+        return 1 if self.classes == 2 else self.classes
+
+
+def example_user_data(kind: str) -> str:
+    return {"npz": 'npz(file="data/kws.npz", classes=12)', "folder": 'folder(path="data/gtsrb", classes=43)',
+            "python": 'python(function="mydata:load", classes=24)'}[kind]
+
+
+def _dataset_kind(value) -> str:
+    return "data" if isinstance(value, dict | UserData) else "dataset"
+
+
+# a built-in dataset's name, or the user's own data (the tags name what pydantic's errors are about)
+Dataset = Annotated[
+    Annotated[DatasetName, Tag("dataset")] | Annotated[UserData, Tag("data")], Discriminator(_dataset_kind)]
+UNION_TAGS = frozenset({"dataset", "data"})  # a location's parts that are these tags name no setting
+
+
 class TrainSpec(Located):
     """The quantization-aware training recipe."""
 
-    dataset: DatasetName = Field(description="dataset name (see qnnc.datasets_info)")
+    dataset: Dataset = Field(description="a built-in dataset's name (see qnnc.datasets_info), or the user's own "
+                             "data: npz(file=..., classes=N), folder(path=..., classes=N), python(function=..., "
+                             "classes=N)")
     epochs: int = Field(default=10, ge=1, le=100000)
     batch: int = Field(default=128, ge=1, le=65536)
     optimizer: Annotated[Optimizer, BeforeValidator(_call_to_dict)] = Optimizer()
@@ -222,6 +276,19 @@ class TrainSpec(Located):
     seed: int = Field(default=0, ge=0)
     samples: int | None = Field(default=None, ge=1, description="train on the first N samples only")
     finetune: int = Field(default=1, ge=0, description="epochs of fine-tuning after pruning")
+
+    @property
+    def user_data(self) -> UserData | None:
+        return self.dataset if isinstance(self.dataset, UserData) else None
+
+    @property
+    def outputs(self) -> int:
+        """Width of the network output the data asks for (one per class; one for two classes)."""
+        return self.user_data.outputs if self.user_data else DATASETS[self.dataset].outputs
+
+    @property
+    def classes(self) -> int:
+        return self.user_data.classes if self.user_data else DATASETS[self.dataset].classes
 
 
 # ---- target -----------------------------------------------------------------------------
@@ -311,3 +378,19 @@ class Spec(Strict):
     target: TargetSpec
     sweep: SweepSpec | None = Field(default=None, exclude=True, description="design-space exploration, if any")
     path: str = Field(default="<spec>", exclude=True)
+
+    @property
+    def dataset_value(self) -> str | dict:
+        """The data as train.py and the loaders name it: a built-in dataset's name, or the user's
+        data described for ``qnnc.runtime.user_data`` (its source as written, found from ``folder``)."""
+        user = self.train.user_data
+        if user is None:
+            return self.train.dataset
+        values = self.network.input.raw_type.values
+        return {"kind": user.kind, "source": user.source, "classes": user.classes,
+                "shape": list(self.network.input.shape), "values": [values.start, values.stop - 1] if values else None}
+
+    @property
+    def folder(self) -> Path:
+        """Where the spec's relative paths start (its file's folder; the current one for text)."""
+        return Path(self.path).resolve().parent if self.path != "<spec>" else Path.cwd()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qnnc.errors import Diagnostic, Span
-from qnnc.spec.model import PercentValue, UnitValue
+from qnnc.spec.model import USER_DATA_SOURCE, PercentValue, UnitValue, example_user_data
 from qnnc.syntax import ast
 
 Path = tuple[str, ...]
@@ -91,10 +91,15 @@ class ValueReader:
                         "Q015",
                         f"arguments of '{value.name}' need names",
                         arg.span,
-                        hint=f"write it as key=value, e.g. {value.name}(lr=0.01)",
+                        hint=f"write it as key=value, e.g. {example_call(value.name)}",
                     )
                 )
                 continue
             self.spans[path + (arg.key,)] = arg.span
             out[arg.key] = self.value(arg.value, path + (arg.key,))
         return out
+
+
+def example_call(name: str) -> str:
+    """A call of ``name`` with its arguments named, as a hint shows it."""
+    return example_user_data(name) if name in USER_DATA_SOURCE else f"{name}(lr=0.01)"

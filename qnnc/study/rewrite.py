@@ -11,6 +11,7 @@ by qnnc for the target's fps (widths and bit-widths change what folding fits).
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 from qnnc.errors import Source
 from qnnc.syntax import ast
@@ -83,13 +84,40 @@ def _rewrite_layer(stmt: ast.LayerStmt, name: str | None, last: str | None, para
     return stmt
 
 
+def _data_from(value: ast.Value, folder: Path) -> ast.Value:
+    """The user's data as a trial spec in another folder finds it: a relative file or folder,
+    or a module file beside the spec, made absolute."""
+    if not isinstance(value, ast.Call) or not value.args:
+        return value
+    args = []
+    for arg in value.args:
+        if isinstance(arg.value, ast.String) and arg.key in ("file", "path"):
+            arg = replace(arg, value=replace(arg.value, text=str((folder / arg.value.text).resolve())))
+        elif isinstance(arg.value, ast.String) and arg.key == "function":
+            module, _, function = arg.value.text.partition(":")
+            beside = folder / (module if module.endswith(".py") else f"{module.replace('.', '/')}.py")
+            if beside.is_file():
+                arg = replace(arg, value=replace(arg.value, text=f"{beside.resolve()}:{function}"))
+        args.append(arg)
+    return replace(value, args=tuple(args))
+
+
+def _train_from(section: ast.Block, folder: Path) -> ast.Block:
+    entries = tuple(replace(e, value=_data_from(e.value, folder)) if isinstance(e, ast.Setting) and e.key == "dataset"
+                    else e for e in section.entries)
+    return replace(section, entries=entries)
+
+
 def trial_text(module: ast.Module, source: Source, names: list[str], params: dict) -> str:
+    folder = Path(source.path).resolve().parent if source.path != "<spec>" else Path.cwd()
     sections = []
     for section in module.sections:
         if isinstance(section, ast.Network):
             section = rewrite_network(section, names, params)
         elif section.kind == "sweep":
             continue
+        elif section.kind == "train":
+            section = _train_from(section, folder)
         elif section.kind == "target":
             section = replace(section, entries=tuple(e for e in section.entries
                                                      if not (isinstance(e, ast.SubBlock) and e.kind == "fold")))
