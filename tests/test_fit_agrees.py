@@ -64,6 +64,10 @@ CASES = [
     ("tfc_w2a2 on zcu104, fc0 in URAM",
      variant(MNIST, "fps: max", "\n  fold fc0 { pe: 16, simd: 16, ram_style: ultra }")
      .replace("target pynq-z2", "target zcu104")),
+    ("tfc_w2a2 on kv260, fc0 in URAM",
+     variant(MNIST, "fps: max", "\n  fold fc0 { pe: 16, simd: 16, ram_style: ultra }")
+     .replace("target pynq-z2", "target kv260")),
+    ("tfc_w2a2 on zcu102 (no URAM)", variant(MNIST, "fps: 5e5").replace("target pynq-z2", "target zcu102")),
     ("tfc_w2a2 fps 5e5", variant(MNIST, "fps: 5e5")),
     ("tfc_w2a2 fps 2e6 (above the I/O ceiling)", variant(MNIST, "fps: 2e6")),
     ("tfc_w2a2 max_lut 5%", variant(MNIST, "fps: max", "\n  max_lut: 5%")),

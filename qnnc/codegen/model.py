@@ -90,6 +90,8 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
         elif isinstance(layer, m.MaxPool):
             out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
+        elif isinstance(layer, m.Dropout):  # an identity in eval mode: never exported
+            out.append(Module(name, call("nn.Dropout", p=literal(layer.p))))
         elif isinstance(layer, m.Flatten):
             module = Module(name, call("nn.Flatten"))
             if out and out[0].attr == "input_quant" and layer is net.layers[0]:

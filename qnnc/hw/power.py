@@ -114,7 +114,9 @@ def _ultrascale(static_w: float, scale: float = 0.85 ** 2) -> Coefficients:
                         calibrated=False)
 
 
-COEFFICIENTS: dict[str, Coefficients] = {"xc7z": ZYNQ7, "xczu3": _ultrascale(0.30), "xczu7": _ultrascale(0.60)}
+# placeholder static power grows with the die: ZU3EG 70k LUT, K26 117k, ZU7EV 230k, ZU9EG 274k
+COEFFICIENTS: dict[str, Coefficients] = {"xc7z": ZYNQ7, "xczu3": _ultrascale(0.30), "xck26": _ultrascale(0.40),
+                                         "xczu7": _ultrascale(0.60), "xczu9": _ultrascale(0.70)}
 
 
 def coefficients(part: str) -> Coefficients:

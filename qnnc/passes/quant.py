@@ -40,7 +40,7 @@ def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnost
         state, diag = _step(layer, state, source)
         if diag:
             found.append(diag)
-        if not isinstance(layer, (m.Flatten,)):
+        if not isinstance(layer, (m.Flatten, m.Dropout)):
             source = f"'{layer.name}'"
     found.extend(_check_output(net, state, facts))
     return facts, found

@@ -16,8 +16,9 @@ from qnnc.syntax import ast
 
 SECTIONS = ("network", "train", "target", "sweep")
 REQUIRED = ("network", "train", "target")
-LAYER_KINDS = ("linear", "conv2d", "maxpool", "flatten", "batchnorm", "act")
-POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride")}
+LAYER_KINDS = ("linear", "conv2d", "maxpool", "flatten", "batchnorm", "act", "dropout")
+POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
+              "dropout": ("p",)}
 SYNONYMS = {
     "dense": "linear", "fc": "linear", "quantlinear": "linear", "conv": "conv2d", "quantconv2d": "conv2d",
     "bn": "batchnorm", "batchnorm1d": "batchnorm", "batchnorm2d": "batchnorm", "pool": "maxpool",
@@ -26,8 +27,9 @@ SYNONYMS = {
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
     "linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act",
+    "dropout": "drop",
 }
-POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten"}
+POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten", "dropout": "drop"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 

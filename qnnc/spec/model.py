@@ -175,8 +175,16 @@ class Act(LayerBase):
     bits: Bits = 8
 
 
-Layer = Annotated[Linear | Conv2d | MaxPool | Flatten | BatchNorm | Act, Field(discriminator="kind")]
-LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act)}
+class Dropout(LayerBase):
+    """Training only: zeroes a random share of its input while training (Brevitas' FC and CNV use
+    it); an identity in the exported model and the hardware."""
+
+    kind: Literal["dropout"] = "dropout"
+    p: float = Field(default=0.2, gt=0, lt=1, description="share of values zeroed in each training step")
+
+
+Layer = Annotated[Linear | Conv2d | MaxPool | Flatten | BatchNorm | Act | Dropout, Field(discriminator="kind")]
+LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act, Dropout)}
 
 
 class OutputSpec(Located):
