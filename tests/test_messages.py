@@ -116,3 +116,23 @@ def test_input_values_half_way_between_quantizer_levels_are_warned_about():
                             "quantizer; Brevitas rounds half to even, FINN's thresholds round half up")
     on_grid = text.replace("scale 1/16 -> quant uint4", "scale 1/15 -> quant uint4")
     assert diagnostics(on_grid) == []
+
+
+def test_a_fold_option_typo_suggests_the_fold_option():
+    diag = only(TFC.replace("fold fc0 { pe: 16, simd: 49 }", "fold fc0 { pe: 16, simd: 49, ramstyle: block }"))
+    assert (diag.code, diag.message, diag.hint) == (
+        "Q014", "unknown option 'ramstyle' in fold fc0", "did you mean 'ram_style'?")
+
+
+def test_a_construct_not_in_the_language_yet_names_the_nearest_one():
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "avgpool (2)\n"))
+    assert (diag.code, diag.message) == ("Q029", "'avgpool' (average pooling) is not in the language yet")
+    assert diag.hint.startswith("the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool")
+
+
+def test_the_users_data_is_described_by_its_own_options():
+    diag = only(TFC.replace("dataset: mnist", 'dataset: npz(file="d.npz", classes=10, clases=3)'))
+    assert (diag.code, diag.message, diag.hint) == ("Q014", "unknown option 'clases' in 'dataset'",
+                                                    "did you mean 'classes'?")
+    diag = only(TFC.replace("dataset: mnist", 'dataset: npz(file="d.npz")'))
+    assert (diag.code, diag.message, diag.hint) == ("Q016", "'dataset' needs classes=...", "add classes=...")

@@ -24,6 +24,24 @@ SYNONYMS = {
     "bn": "batchnorm", "batchnorm1d": "batchnorm", "batchnorm2d": "batchnorm", "pool": "maxpool",
     "maxpool2d": "maxpool", "relu": "act relu", "hardtanh": "act hardtanh", "sign": "act bipolar",
 }
+# layers people write that qnnc does not map yet: what they are, and the nearest that it does
+NOT_YET = {
+    "avgpool": ("average pooling", "the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool"),
+    "avgpool2d": ("average pooling", "the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool"),
+    "globalavgpool": ("global average pooling", "pool with 'maxpool (k)' where k is the feature map's size, or "
+                      "'flatten' then 'linear'"),
+    "globalaveragepool": ("global average pooling", "pool with 'maxpool (k)' where k is the feature map's size, or "
+                          "'flatten' then 'linear'"),
+    "add": ("a residual sum", "write the block without its skip connection"),
+    "residual": ("a residual block", "write the block without its skip connection"),
+    "conv1d": ("1-D convolution", "'conv2d' convolves [C, H, W] inputs with square kernels; [C, L] inputs cannot be "
+               "convolved yet"),
+    "maxpool1d": ("1-D max pooling", "'maxpool' pools square windows of [C, H, W] inputs"),
+    "depthwise": ("depthwise convolution", "'conv2d' convolves all input channels"),
+    "dwconv": ("depthwise convolution", "'conv2d' convolves all input channels"),
+    "concat": ("joining streams", "the network is one chain of layers"),
+    "upsample": ("upsampling", "the network is one chain of layers that keep or shrink their feature maps"),
+}
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
     "linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act",
@@ -277,6 +295,11 @@ class _Builder:
 
     def layer(self, head: ast.Head, parent, defaults, stmt: ast.LayerStmt, used: set, counters: dict):
         kind = _kind_of(head)
+        if kind.lower() in NOT_YET:
+            what, instead = NOT_YET[kind.lower()]
+            self.error("Q029", f"'{kind}' ({what}) is not in the language yet", head.kind_span,
+                       f"{instead}; the layers are {', '.join(LAYER_KINDS)}")
+            return None
         if kind not in LAYER_KINDS:
             hint = f"did you mean '{SYNONYMS[kind.lower()]}'?" if kind.lower() in SYNONYMS else None
             self.error("Q022", f"unknown layer '{kind}'", head.kind_span,

@@ -26,10 +26,23 @@ def from_validation_error(
             out.append(Diagnostic("Q016", f"'{loc[-2]}' needs {key}=...", span, hint=f"add {key}=..."))
             continue
         if len(loc) > 1 and err["type"] == "extra_forbidden":
-            out.append(Diagnostic("Q014", f"unknown argument '{key}' of '{loc[-2]}'", span))
+            inner, fields = _nested(loc)
+            out.append(Diagnostic("Q014", f"unknown option '{key}' in {inner}", span,
+                                  hint=did_you_mean(key, fields) or one_of(fields)))
             continue
         out.append(_one(err, key, where, span, known_keys))
     return out
+
+
+def _nested(loc: tuple[str, ...]) -> tuple[str, list[str]]:
+    """What a nested option belongs to, as the spec writes it, and the options it takes."""
+    from qnnc.spec import model as m
+
+    own = {"folds": ("fold", m.Fold), "layers": ("layer", m.LayerSweep), "dataset": ("", m.UserData)}
+    label, cls = own.get(loc[0], ("", None))
+    inner = f"{label} {loc[1]}" if label and len(loc) > 2 else f"'{loc[-2]}'"
+    fields = [k for k in (cls.model_fields if cls else ()) if k not in ("span", "field_spans", "kind", "name")]
+    return inner, fields
 
 
 def _one(err: dict, key: str, where: str, span: Span, known_keys) -> Diagnostic:
@@ -48,6 +61,9 @@ def _one(err: dict, key: str, where: str, span: Span, known_keys) -> Diagnostic:
             "Q017", f"unknown {key} '{found}'", span,
             hint=did_you_mean(str(found), choices) or one_of(choices),
         )
+    if kind == "int_type" and key in ("kernel", "stride", "padding") and isinstance(err.get("input"), list):
+        return Diagnostic("Q029", f"a non-square {key} ({err['input']}) is not in the language yet", span,
+                          hint=f"{key}=N means N in both directions")
     if kind in ("int_from_float", "int_parsing", "int_type"):
         return Diagnostic("Q015", f"'{key}' must be a whole number, found {err.get('input')!r}", span)
     message = err["msg"]
