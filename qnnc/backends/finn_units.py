@@ -200,8 +200,9 @@ FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the
 def match_units(nodes, spec: m.Spec) -> dict[str, str]:
     """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
     matrix unit (MVAU) is the n-th linear/conv layer, the n-th Pool/StreamingMaxPool the n-th
-    maxpool, LabelSelect the output; a sliding-window generator or padding unit belongs to the
-    unit it feeds (a conv's MVAU, or the Pool of a maxpool)."""
+    maxpool, LabelSelect the output, a thresholding unit before any MVAU the input's quantizer
+    ('input'); a sliding-window generator or padding unit belongs to the unit it feeds (a conv's
+    MVAU, or the Pool of a maxpool)."""
     nodes = list(nodes)
     owners = {
         "MVAU": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)),
@@ -209,6 +210,11 @@ def match_units(nodes, spec: m.Spec) -> dict[str, str]:
         "StreamingMaxPool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
     }
     matched: dict[str, str] = {}
+    first_mvau = next((i for i, node in enumerate(nodes) if node.op_type.startswith("MVAU")), len(nodes))
+    for node in nodes[:first_mvau]:  # before any matrix unit, a thresholding unit is the input quantizer's
+        if node.op_type.startswith("Thresholding") and spec.network.input.quant is not None:
+            matched[node.name] = "input"
+            break
     for node in nodes:
         kind = next((k for k in owners if node.op_type.startswith(k)), None)
         layer = next(owners[kind], None) if kind else ("output" if node.op_type.startswith("LabelSelect") else None)

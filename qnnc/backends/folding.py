@@ -32,7 +32,7 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
         values = fold.model_dump(exclude_none=True)
         if node.op_type.startswith("MVAU"):
             pins[node.name] = {m.FINN_NAMES[k]: v for k, v in values.items()}
-        elif node.op_type.startswith(("Pool", "LabelSelect")) and "pe" in values:
+        elif node.op_type.startswith(("Pool", "LabelSelect", "Thresholding")) and "pe" in values:
             pins[node.name] = {"PE": values["pe"]}
         elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \
                 and isinstance(layers[owners[node.name]], m.Conv2d):

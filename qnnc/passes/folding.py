@@ -7,6 +7,8 @@ StreamingMaxPool needs PE | channels.
 
 from __future__ import annotations
 
+import math
+
 from qnnc.errors import Diagnostic, did_you_mean
 from qnnc.hw.analytic import MAX_WIDTH, divisors
 from qnnc.hw.boards import BOARDS
@@ -14,6 +16,7 @@ from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
 
 MVAU_OPTIONS = ("pe", "simd", "ram_style", "resType", "mem_mode")
+INPUT_UNIT = "input"  # 'fold input': FINN's thresholding unit of the input quantizer
 FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "maxpool": ("pe",)}
 
 
@@ -38,6 +41,10 @@ def check_folding(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     folding: dict[str, dict] = {}
     for name, fold in spec.target.folds.items():
         layer = layers.get(name)
+        if name == INPUT_UNIT:
+            found.extend(_check_input_fold(spec, fold))
+            folding[name] = fold.model_dump(exclude_none=True)
+            continue
         if layer is None:
             candidates = [n for n, lay in layers.items() if lay.kind in FOLDABLE]
             found.append(Diagnostic(
@@ -74,6 +81,30 @@ def _check_layer_fold(layer, fold: m.Fold, shape) -> list[Diagnostic]:
             code, f"{key.upper()} {value} does not divide the layer's {what} {width}", fold.span_of(key),
             hint=f"divisors of {width} near {value}: {near}",
         ))
+    return found
+
+
+def input_width(spec: m.Spec) -> int:
+    """The channels FINN's input unit thresholds side by side: the flat input of an MLP (which
+    flattens first), the channels of an image."""
+    net = spec.network
+    flat = len(net.input.shape) == 1 or (net.layers and isinstance(net.layers[0], m.Flatten))
+    return math.prod(net.input.shape) if flat else net.input.shape[0]
+
+
+def _check_input_fold(spec: m.Spec, fold: m.Fold) -> list[Diagnostic]:
+    """``fold input``: FINN's thresholding unit of the input quantizer (finn-examples' TFC-w1a2
+    sets its PE to 49)."""
+    if spec.network.input.quant is None:
+        return [Diagnostic("Q034", "'fold input': the input has no quantizer, so FINN makes no input unit", fold.span,
+                           hint="quantize the input ('-> quant int8') or remove the fold line")]
+    found = [Diagnostic("Q034", f"'{key}' does not apply to the input unit", fold.span_of(key),
+                        hint="the input unit takes: pe") for key in MVAU_OPTIONS[1:] if getattr(fold, key) is not None]
+    width = input_width(spec)
+    if fold.pe is not None and width % fold.pe:
+        near = ", ".join(map(str, near_divisors(width, fold.pe))) if width <= MAX_WIDTH else "none near"
+        found.append(Diagnostic("Q032", f"PE {fold.pe} does not divide the input unit's channels {width}",
+                                fold.span_of("pe"), hint=f"divisors of {width} near {fold.pe}: {near}"))
     return found
 
 
