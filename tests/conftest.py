@@ -34,16 +34,17 @@ def lint():
     return diagnostics
 
 
-def run_qnnc(*args, env=None) -> subprocess.CompletedProcess:
-    """qnnc's command line, as a user runs it, from the checkout."""
-    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=ROOT, capture_output=True, text=True,
+def run_qnnc(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
+    """qnnc's command line, as a user runs it (from the checkout, unless ``cwd``)."""
+    return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=cwd, capture_output=True, text=True,
                           env={**os.environ, **(env or {})})
 
 
 @pytest.fixture(scope="session")
 def built_mlp(tmp_path_factory):
     """The CI end-to-end path, built once: train the digits MLP on real data, export, verify,
-    estimate, generate and simulate the hardware, package it (no Vivado)."""
-    out = tmp_path_factory.mktemp("e2e") / "b"
-    result = run_qnnc("build", str(MLP), "--out", str(out), "--epochs", "2", env={"XILINX_VIVADO": ""})
-    return out, result
+    estimate, generate and simulate the hardware, package it (no Vivado). The build directory
+    is given relative to where qnnc runs, as the README's commands give it."""
+    here = tmp_path_factory.mktemp("e2e")
+    result = run_qnnc("build", str(MLP), "--out", "b", "--epochs", "2", env={"XILINX_VIVADO": ""}, cwd=here)
+    return here / "b", result

@@ -40,7 +40,7 @@ def driver_version() -> str:
 def write_package(root: Path, spec: m.Spec, continue_command: str) -> dict:
     """The package stage's work in the build directory ``root``; ``continue_command`` is the
     command that completes the folder on a machine with Vivado."""
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     deploy = root / DEPLOY_DIR
     shutil.copytree(root / hwgen.DRIVER, deploy / "driver", dirs_exist_ok=True)
     np.savez_compressed(root / TEST_DATA, **test_data(root, spec))
@@ -50,7 +50,7 @@ def write_package(root: Path, spec: m.Spec, continue_command: str) -> dict:
 
 def write_readme(root: Path, spec: m.Spec, continue_command: str) -> dict:
     """The folder's README: how to run it on the board, and what is still missing."""
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     x = np.load(root / TEST_DATA)["x"]
     missing = [f"{BITFILE_DIR}/{name}" for name in BITFILES if not (root / BITFILE_DIR / name).is_file()]
     readme = environment().get_template("deploy/README.md.j2").render(
@@ -88,7 +88,7 @@ def input_dtype(io: dict) -> np.dtype:
 def complete_with(root: Path, bitfile_dir: Path, driver_dir: Path) -> list[str]:
     """After the hardware stage: FINN's bitfile and hwh, and the driver settings FINN wrote for
     the design it synthesized, into the deployment folder. Returns what was copied."""
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     copied = []
     (root / BITFILE_DIR).mkdir(parents=True, exist_ok=True)
     for name in BITFILES:

@@ -22,7 +22,7 @@ def run(root: Path, memory: bytes, frames: int) -> bytes:
     from qnnc.backends.simulate import SIM_DIR, Run, attach
 
     prepare_finn()
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     emulated = Run(attach(root), host.io_shapes(root / hwgen.SETTINGS), root / SIM_DIR)
     written = emulated.through_memory(memory, frames)
     if emulated.divergence is not None:

@@ -42,7 +42,7 @@ def generate(root: Path, spec: m.Spec) -> dict:
     from qonnx.core.modelwrapper import ModelWrapper
 
     prepare_finn()
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     use_build_dir(root / "finn" / "tmp")
     board = BOARDS[spec.target.board]
     shutil.rmtree(root / HW_DIR, ignore_errors=True)  # nothing of an earlier design may linger

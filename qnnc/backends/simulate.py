@@ -197,7 +197,7 @@ def simulate_build(root: Path, spec) -> dict:
     from qnnc.hw.boards import BOARDS
 
     prepare_finn()
-    root = Path(root)
+    root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     shutil.rmtree(root / SIM_DIR, ignore_errors=True)  # a run leaves only its own files
     start = time.perf_counter()
     design = prepare(root, (BOARDS[spec.target.board].part, hwgen.clock_ns(spec)), cppsim.third_party())
