@@ -16,6 +16,9 @@ import pytest
 from conftest import MLP, ROOT
 from conftest import run_qnnc as qnnc
 
+# one worker runs every test of the group: they share a fixture built once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("built_mlp")
+
 
 def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path):
     out = tmp_path / "b"

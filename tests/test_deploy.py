@@ -16,6 +16,9 @@ import pytest
 
 from conftest import MLP, ROOT
 
+# one worker runs every test of the group: they share a fixture built once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("built_mlp")
+
 
 @pytest.fixture(scope="module")
 def built(built_mlp):

@@ -3,6 +3,8 @@ space, the Pareto front and the recommendation."""
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import ROOT
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
@@ -160,3 +162,30 @@ def test_the_old_word_for_early_stopping_still_works_and_says_the_new_one():
     assert [(d.code, d.severity) for d in found] == [("Q083", "warning")]
     assert "early_stop: median" in found[0].hint
     assert Compilation(Source(text, "old.qnn")).spec.sweep.stopping == "median"
+
+
+def test_a_worker_that_loses_the_race_to_create_the_tables_loads_them():
+    """Two workers starting together on PostgreSQL: the loser's CREATE TABLE fails with
+    DuplicateTable (a ProgrammingError), and it retries and loads what the winner made."""
+    from sqlalchemy.exc import ProgrammingError
+
+    from qnnc.study.engine import racing
+
+    class DuplicateTableError(Exception):  # psycopg.errors.DuplicateTable
+        sqlstate = "42P07"
+
+    attempts = []
+
+    def create():
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ProgrammingError("CREATE TABLE studies", {}, DuplicateTableError('relation "studies" already exists'))
+        return "study"
+
+    assert racing(create, "postgresql+psycopg://x") == "study" and len(attempts) == 2
+
+    def broken():
+        raise ProgrammingError("SELECT", {}, Exception("syntax error at or near"))
+
+    with pytest.raises(ProgrammingError):
+        racing(broken, "postgresql+psycopg://x")

@@ -19,6 +19,9 @@ import pytest
 
 from conftest import ROOT
 
+# one worker runs every test of the group: they share a fixture built once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("sweep")
+
 pytestmark = pytest.mark.slow
 SPEC = """\
 network digits_sweep {

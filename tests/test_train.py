@@ -14,6 +14,7 @@ import pytest
 from conftest import ROOT, SPECS
 from generated import plan_for, write_plan
 from qnnc.runtime.data import DatasetMissingError, load
+from qnnc.runtime.user_data import UserDataError
 
 MLP = (ROOT / "specs" / "digits_mlp_w2a2.qnn").read_text()
 
@@ -95,10 +96,15 @@ def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
     assert first_run_again < 40  # the rerun did not start over
 
 
-def _installed(dataset: str) -> bool:
+def _installed(spec) -> bool:
+    """Whether the spec's data is here: a built-in dataset installed, or the user's data beside
+    the spec (tests/test_user_data.py builds those examples on generated data)."""
+    from qnnc.runtime.data import check_available
+
     try:
-        load(dataset)
-    except DatasetMissingError:
+        check_available(spec.dataset_value, spec.folder)
+        load(spec.dataset_value, spec.folder)
+    except (DatasetMissingError, UserDataError):
         return False
     return True
 
@@ -106,9 +112,9 @@ def _installed(dataset: str) -> bool:
 @pytest.mark.slow
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
 def test_every_example_trains_on_a_slice(path, tmp_path):
-    comp, plan = plan_for(path.read_text(), path.name)
-    if not _installed(comp.spec.train.dataset):
-        pytest.skip(f"dataset {comp.spec.train.dataset} is not installed on this machine")
+    comp, plan = plan_for(path.read_text(), str(path))
+    if not _installed(comp.spec):
+        pytest.skip(f"the data of {path.name} is not installed on this machine")
     write_plan(plan, tmp_path)
     result = run_train(tmp_path, "--epochs", "1", "--samples", "256", "--test-samples", "256")
     assert result.returncode == 0, result.stderr

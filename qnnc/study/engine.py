@@ -107,10 +107,21 @@ def racing(create, storage: str, attempts: int = 5):
                 raise
             time.sleep(0.5 * (attempt + 1))
         except DatabaseError as exc:
+            if made_meanwhile(exc) and attempt < attempts - 1:  # another worker created a table or type first
+                time.sleep(0.5 * (attempt + 1))
+                continue
             if not any(word in str(exc.orig) for word in CORRUPT):
                 raise
             raise CorruptStudyError(str(exc.orig), storage) from exc
     raise AssertionError("unreachable")
+
+
+DUPLICATE_STATES = ("42P07", "42710")  # PostgreSQL: duplicate table, duplicate object (an enum type)
+
+
+def made_meanwhile(exc) -> bool:
+    """Whether creating failed because the table or type already exists."""
+    return getattr(exc.orig, "sqlstate", None) in DUPLICATE_STATES or "already exists" in str(exc.orig)
 
 
 def sampler(spec):
