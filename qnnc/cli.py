@@ -145,8 +145,8 @@ def _share(text: str) -> float:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a share such as 0.1 or 10%, got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError("must be above 0 and below 1 (100%)")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError("must be at least 0 and below 1 (100%)")
     return value
 
 
@@ -178,7 +178,8 @@ def make_parser() -> argparse.ArgumentParser:
     build.add_argument("--samples", type=_positive, help="train on this many samples only")
     build.add_argument("--test-samples", type=_positive, help="evaluate on this many test samples only")
     build.add_argument("--validation", type=_share, metavar="SHARE",
-                       help="hold out this share of the training samples and score it after every epoch (10%%)")
+                       help="hold out this share of the training samples for validation (the spec's train block says; "
+                       "10%% if it does not), 0 to train on them all")
     build.set_defaults(handler=cmd_build)
 
     estimate = sub.add_parser("estimate", help="FINN's resource and throughput estimates, without training")

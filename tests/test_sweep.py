@@ -70,8 +70,10 @@ def test_trial_keys_are_stable_and_distinct():
 
 
 def test_the_pareto_front_and_the_recommendation():
-    rows = [{"number": 0, "accuracy": 0.95, "energy_uj": 0.10}, {"number": 1, "accuracy": 0.90, "energy_uj": 0.05},
-            {"number": 2, "accuracy": 0.89, "energy_uj": 0.08}, {"number": 3, "accuracy": 0.97, "energy_uj": 0.30}]
+    rows = [{"number": 0, "val_accuracy": 0.95, "energy_uj": 0.10},
+            {"number": 1, "val_accuracy": 0.90, "energy_uj": 0.05},
+            {"number": 2, "val_accuracy": 0.89, "energy_uj": 0.08},
+            {"number": 3, "val_accuracy": 0.97, "energy_uj": 0.30}]
     assert [r["number"] for r in report.pareto(rows)] == [1, 0, 3]
     for row, (fps, lut) in zip(rows, ((1e6, 9000), (2e6, 5000), (3e6, 4000), (1e5, 20000)), strict=True):
         row.update(fps=fps, LUT=lut)

@@ -60,6 +60,59 @@ def test_a_held_out_validation_share_is_scored_every_epoch(tmp_path):
     assert "val acc" in result.stdout
 
 
+def test_the_model_kept_is_the_best_epoch_by_validation_and_the_test_set_is_scored_once(tmp_path):
+    """Whatever the weights, model.pt is the epoch with the best validation accuracy (the
+    earliest of equals), scoring it again on the held-out samples gives that accuracy, and no
+    epoch looked at the test set."""
+    _, plan = plan_for(MLP)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "5", "--validation", "0.2")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    scores = [row["val_accuracy"] for row in metrics["curve"]]
+    assert metrics["validation_accuracy"] == max(scores)
+    assert metrics["kept_epoch"] == scores.index(max(scores)) + 1
+    assert not any("test_accuracy" in row for row in metrics["curve"]) and result.stdout.count("test acc") == 1
+    assert f"kept epoch {metrics['kept_epoch']}" in result.stdout
+    rescored = subprocess.run([sys.executable, "-c", RESCORE], cwd=tmp_path, capture_output=True, text=True)
+    assert rescored.returncode == 0, rescored.stderr
+    assert float(rescored.stdout) == pytest.approx(metrics["validation_accuracy"], abs=1e-6)
+
+
+RESCORE = """
+import torch
+from qnnc.runtime.trainer import accuracy, load_tensors
+import train
+saved = torch.load("model.pt")
+model = train.Net(widths=saved["widths"])
+model.load_state_dict(saved["model"])
+tensors = load_tensors(train.RECIPE.with_overrides(validation=0.2))
+print(accuracy(model, train.predict, tensors.x_val, tensors.y_val))
+"""
+
+
+def test_patience_stops_a_phase_at_the_first_epoch_without_improvement_for_that_long(tmp_path):
+    """For any learning curve: training runs until ``patience`` epochs have passed since the
+    best validation accuracy, or to the last epoch; then the fine-tuning phase still runs."""
+    text = MLP.replace("linear fc1 (32) + batchnorm + act relu", "linear fc1 (32) + batchnorm + act relu sparsity 50%")
+    text = text.replace("train {", "train {\n  patience: 1\n  finetune: 2", 1)
+    _, plan = plan_for(text)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "10", "--validation", "0.3")
+    assert result.returncode == 0, result.stderr
+    curve = json.loads((tmp_path / "metrics.json").read_text())["curve"]
+    train = [row for row in curve if row["phase"] == "train"]
+    best, expected = 0, 10
+    for row in train:
+        if row["val_accuracy"] > best:
+            best, best_epoch = row["val_accuracy"], row["epoch"]
+        elif row["epoch"] - best_epoch >= 1:
+            expected = row["epoch"]
+            break
+    assert len(train) == expected and ("stopped" in train[-1]) == (expected < 10)
+    assert [row["epoch"] for row in curve if row["phase"] == "finetune"] == [11, 12]
+
+
 def test_the_validation_split_is_seeded_disjoint_and_complete():
     from qnnc.runtime.trainer import validation_split
 

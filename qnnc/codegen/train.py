@@ -43,6 +43,8 @@ def template_values(spec: m.Spec, spec_name: str) -> dict:
         "outputs": literal(outputs),
         "samples": literal(train.samples),
         "finetune": literal(train.finetune),
+        "validation": literal(train.validation),
+        "patience": literal(train.patience),
         "sparsity": literal({x.name: x.sparsity for x in weights if x.sparsity_style == "structured"}),
         "unstructured": literal({x.name: x.sparsity for x in weights if x.sparsity_style == "unstructured"}),
         "loss": "nn.BCEWithLogitsLoss()" if binary else "nn.CrossEntropyLoss()",

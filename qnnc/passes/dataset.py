@@ -1,6 +1,7 @@
 """The network's input and output must fit its dataset. A built-in dataset's sample shape and
 classes are known here; the user's own data declares its classes, and its samples are checked
-against the input when they are loaded (lint never reads data)."""
+against the input when they are loaded (lint never reads data). Early stopping needs samples
+held out for validation."""
 
 from __future__ import annotations
 
@@ -32,4 +33,9 @@ def check_dataset(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
             "Q051", f"the network ends with {width[0]} outputs, but {named} need {train.outputs}", last.span,
             hint=f"{train.classes} classes need {train.outputs} output{'s' if train.outputs > 1 else ''}",
         ))
+    if train.patience is not None and not train.validation:
+        found.append(Diagnostic(
+            "Q052", "'patience' stops training when the validation accuracy stops improving, and no samples are "
+            "held out for validation", train.span_of("patience"),
+            hint="remove 'validation: 0%', or remove 'patience'"))
     return facts, found

@@ -1,5 +1,6 @@
 """A sweep block must vary something, and name layers that have weights; pruning the output
-layer is refused here as it is for a layer's own sparsity."""
+layer is refused here as it is for a layer's own sparsity. Trials are chosen on held-out
+validation samples, so there must be some."""
 
 from __future__ import annotations
 
@@ -30,4 +31,9 @@ def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         found.append(Diagnostic("Q082", "'early_stop: plateau' stops trials below min_accuracy, and none is given",
                                 sweep.span_of("early_stop"),
                                 hint="add e.g. 'min_accuracy: 95%', or use 'early_stop: median'"))
+    if sweep.validation is None and not spec.train.validation:
+        found.append(Diagnostic("Q084", "a sweep chooses its trials on validation accuracy, and the train block "
+                                "holds no samples out for validation", spec.train.span_of("validation"),
+                                hint="remove 'validation: 0%' from the train block, or give the sweep its own "
+                                "share, e.g. 'validation: 10%'"))
     return facts, found

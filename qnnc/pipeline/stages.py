@@ -95,7 +95,8 @@ def _train(ctx: Context) -> dict:
     _run_logged([sys.executable, "train.py", "--out", ".", *data_root] + ctx.options.train_args(), ctx, "train",
                 log_path)
     metrics = json.loads((ctx.root / "metrics.json").read_text())
-    return {"test_accuracy": metrics["test_accuracy"], "model": "model.pt",
+    return {"test_accuracy": metrics["test_accuracy"], "validation_accuracy": metrics.get("validation_accuracy"),
+            "kept_epoch": metrics.get("kept_epoch"), "model": "model.pt",
             "model_sha256": sha256_file(ctx.root / "model.pt")}
 
 

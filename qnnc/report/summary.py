@@ -14,6 +14,9 @@ def summary_lines(record: dict, spec: m.Spec, root: Path) -> list[str]:
     lines = [f"summary of {root}:"]
     train = stages.get("train", {}).get("outputs")
     if train:
+        if train.get("validation_accuracy") is not None:
+            lines.append(f"  validation      {train['validation_accuracy'] * 100:.2f} %  (epoch {train['kept_epoch']}, "
+                         "the model kept)")
         lines.append(f"  test accuracy   {train['test_accuracy'] * 100:.2f} %  (metrics.json, model.pt)")
     est = stages.get("estimate", {}).get("outputs")
     if est and stages["estimate"].get("status") == "done":

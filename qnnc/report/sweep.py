@@ -1,5 +1,9 @@
 """The sweep's results: every trial in a table, the Pareto front of accuracy against energy per
-inference, the recommended design, its spec written out as a ready .qnn, and a plot."""
+inference, the recommended design, its spec written out as a ready .qnn, and a plot.
+
+Accuracy here is validation accuracy (samples held out of each trial's training set): fronts,
+the recommendation and ``min_accuracy`` use it. Each trial's test accuracy is shown beside it and
+chooses nothing."""
 
 from __future__ import annotations
 
@@ -33,15 +37,15 @@ def pareto(done: list[dict], key: str = "energy_uj") -> list[dict]:
 
     def dominated(a, b):
         cost_a, cost_b = sign * a[key], sign * b[key]
-        return (b["accuracy"] >= a["accuracy"] and cost_b <= cost_a
-                and (b["accuracy"] > a["accuracy"] or cost_b < cost_a))
+        return (b["val_accuracy"] >= a["val_accuracy"] and cost_b <= cost_a
+                and (b["val_accuracy"] > a["val_accuracy"] or cost_b < cost_a))
     return sorted((a for a in done if not any(dominated(a, b) for b in done)), key=lambda r: sign * r[key])
 
 
 def recommend(done: list[dict], min_accuracy: float | None) -> dict | None:
     """The least energy per inference among the designs that reach the accuracy."""
-    feasible = [r for r in done if min_accuracy is None or r["accuracy"] >= min_accuracy]
-    return min(feasible, key=lambda r: (r["energy_uj"], -r["accuracy"])) if feasible else None
+    feasible = [r for r in done if min_accuracy is None or r["val_accuracy"] >= min_accuracy]
+    return min(feasible, key=lambda r: (r["energy_uj"], -r["val_accuracy"])) if feasible else None
 
 
 def summarize(trials, spec, root: Path) -> dict:
@@ -57,7 +61,9 @@ def summarize(trials, spec, root: Path) -> dict:
     if best:
         text = (Path(best["dir"]) / "spec.qnn").read_text()
         header = (f"# qnnc sweep of {spec.path}: trial {best['number']} {format_params(best['params'])}\n"
-                  f"# test accuracy {best['accuracy'] * 100:.2f} %, {best['energy_uj']:.4f} uJ per inference "
+                  f"# validation accuracy {best['val_accuracy'] * 100:.2f} % "
+                  f"(test {best['test_accuracy'] * 100:.2f} %), "
+                  f"{best['energy_uj']:.4f} uJ per inference "
                   f"(estimate), {best['fps']:,.0f} FPS, {best['LUT']:,.0f} LUT, {best['BRAM_18K']:,.0f} BRAM18\n")
         write_text_atomic(root / "best.qnn", header + text)
     if done:
@@ -73,12 +79,14 @@ def format_table(summary: dict) -> str:
     best = summary["recommended"]
     fronts = {"pareto": set(summary["pareto"]), "fps-front": set(summary.get("pareto_fps", ())),
               "lut-front": set(summary.get("pareto_lut", ()))}
-    lines = [f"{'#':>3} {'configuration':<40} {'accuracy':>9} {'uJ/inf':>9} {'FPS':>12} {'LUT':>7} {'BRAM18':>6}  "]
+    lines = [f"{'#':>3} {'configuration':<40} {'val acc':>9} {'test acc':>9} {'uJ/inf':>9} {'FPS':>12} {'LUT':>7} "
+             f"{'BRAM18':>6}  "]
     for r in summary["trials"]:
         mark = " ".join(["best"] * (r["number"] == best) + [name for name, front in fronts.items()
                                                              if r["number"] in front])
         if r["state"] == "COMPLETE":
-            lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['accuracy'] * 100:>8.2f}% "
+            lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['val_accuracy'] * 100:>8.2f}% "
+                         f"{r['test_accuracy'] * 100:>8.2f}% "
                          f"{r['energy_uj']:>9.4f} {r['fps']:>12,.0f} {r['LUT']:>7,.0f} {r['BRAM_18K']:>6,.0f}  {mark}")
         else:
             lines.append(f"{r['number']:>3} {format_params(r['params']):<40} {r['state'].lower()}: "
@@ -101,18 +109,18 @@ def plot(done: list[dict], best: dict | None, path: Path, *, title: str) -> None
     fig, axes = plt.subplots(1, 3, figsize=(16, 5), gridspec_kw={"width_ratios": [2, 1, 1]})
     for ax, key in zip(axes, FRONTS, strict=True):
         front = pareto(done, key)
-        ax.scatter([r[key] for r in done], [r["accuracy"] * 100 for r in done], color="tab:gray", label="trials")
-        ax.plot([r[key] for r in front], [r["accuracy"] * 100 for r in front], "o-", color="tab:red",
+        ax.scatter([r[key] for r in done], [r["val_accuracy"] * 100 for r in done], color="tab:gray", label="trials")
+        ax.plot([r[key] for r in front], [r["val_accuracy"] * 100 for r in front], "o-", color="tab:red",
                 label="Pareto front")
         if best:
-            ax.scatter([best[key]], [best["accuracy"] * 100], s=160, facecolors="none", edgecolors="black",
+            ax.scatter([best[key]], [best["val_accuracy"] * 100], s=160, facecolors="none", edgecolors="black",
                        label="recommended")
         if key != "LUT":  # LUT counts under the same caps span too little for a log axis
             ax.set_xscale("log")
         ax.set_xlabel(AXES[key])
-        ax.set_ylabel("test accuracy, %")
+        ax.set_ylabel("validation accuracy, %")
     for r in done:
-        axes[0].annotate(format_params(r["params"]), (r["energy_uj"], r["accuracy"] * 100), fontsize=7,
+        axes[0].annotate(format_params(r["params"]), (r["energy_uj"], r["val_accuracy"] * 100), fontsize=7,
                          xytext=(3, 3), textcoords="offset points")
     axes[0].set_title(title)
     axes[0].legend()

@@ -1,12 +1,17 @@
 """The plumbing around a generated training loop: data, phases (train, then prune and
 fine-tune), per-epoch checkpoints that survive kill -9, resumption, progress, metrics.
 
+Samples held out of the training set (``Recipe.validation``) are scored after every epoch: the
+best epoch of a phase is the model kept (pruned, fine-tuned, exported), and a phase stops after
+``Recipe.patience`` epochs without a better one. The test set is scored once, at the end.
+
 The generated train.py owns the learning itself (model, optimizer, schedule, loss, step);
 this module calls it.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import platform
@@ -38,6 +43,7 @@ class Recipe:
     samples: int | None = None
     test_samples: int | None = None
     validation: float = 0.0  # share of the training samples held out and scored after every epoch
+    patience: int | None = None  # a phase stops after this many epochs without a better validation accuracy
     finetune: int = 0
     sparsity: dict[str, float] = field(default_factory=dict)
     unstructured: dict[str, float] = field(default_factory=dict)
@@ -171,6 +177,8 @@ class _State:
         self.history: list[dict] = []
         self.masks: dict = {}
         self.wall = 0.0
+        self.best: dict | None = None  # this phase's best epoch by validation accuracy, with its weights
+        self.kept: dict | None = None  # the best epoch of the last phase that ended: the model kept
         self.start_phase("train", recipe.epochs)
 
     def start_phase(self, phase: str, epochs: int) -> None:
@@ -190,6 +198,25 @@ class _State:
             self.masks = prune.unstructured_masks(self.model, recipe.unstructured)
             self.apply_masks()
 
+    def score(self, row: dict) -> None:
+        """Keep this epoch's weights if its validation accuracy is the phase's best (the earlier
+        epoch wins a tie)."""
+        if self.best is None or row["val_accuracy"] > self.best["val_accuracy"]:
+            self.best = {"epoch": row["epoch"], "val_accuracy": row["val_accuracy"],
+                         "model": copy.deepcopy(self.model.state_dict())}
+
+    def stale(self) -> bool:
+        """The phase has gone ``patience`` epochs without a better validation accuracy."""
+        patience = self.recipe.patience
+        return self.best is not None and patience is not None and self.epoch - self.best["epoch"] >= patience
+
+    def finish_phase(self) -> None:
+        """The phase's best epoch becomes the model (the last epoch's when nothing is held out)."""
+        if self.best is not None:
+            self.model.load_state_dict(self.best["model"])
+            self.kept = {"epoch": self.best["epoch"], "val_accuracy": self.best["val_accuracy"]}
+        self.best = None
+
     def apply_masks(self) -> None:
         with torch.no_grad():
             for name, mask in self.masks.items():
@@ -202,6 +229,7 @@ class _State:
             "schedule": self.schedule.state_dict(), "history": self.history, "masks": self.masks,
             "wall": self.wall, "rng": torch.get_rng_state(), "generator": generator.get_state(),
             "calibration": calibration_state(self.model), "recipe": asdict(self.recipe),
+            "best": self.best, "kept": self.kept,
         }
 
     def restore(self, ckpt: dict, generator: torch.Generator, epochs_in_phase: int) -> None:
@@ -212,6 +240,7 @@ class _State:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
         self.epoch, self.history, self.masks, self.wall = ckpt["epoch"], ckpt["history"], ckpt["masks"], ckpt["wall"]
+        self.best, self.kept = ckpt.get("best"), ckpt.get("kept")
         torch.set_rng_state(ckpt["rng"])
         generator.set_state(ckpt["generator"])
 
@@ -292,38 +321,48 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
     while state.epoch < total:
         phase, first_epoch_of_phase = _phase_of(phases, state.epoch)
         if phase != state.phase:
+            state.finish_phase()
             state.prune()
             state.start_phase(phase, dict(phases)[phase])
         start = time.perf_counter()
         loss, acc = _run_epoch(state, x_tr, y_tr, recipe.batch, generator, progress)
         seconds = time.perf_counter() - start
         state.wall += seconds
-        test_acc = accuracy(state.model, hooks.predict, x_te, y_te)
         state.epoch += 1
         row = {
             "epoch": state.epoch, "phase": phase, "loss": round(loss, 6), "train_accuracy": round(acc, 6),
-            "test_accuracy": round(test_acc, 6), "seconds": round(seconds, 3),
-            "samples_per_s": round(len(x_tr) / seconds, 1),
+            "seconds": round(seconds, 3), "samples_per_s": round(len(x_tr) / seconds, 1),
         }
         if tensors.x_val is not None:
             row["val_accuracy"] = round(accuracy(state.model, hooks.predict, tensors.x_val, tensors.y_val), 6)
+            state.score(row)
+            if state.stale() and state.epoch < first_epoch_of_phase + dict(phases)[phase]:
+                row["stopped"] = f"no better validation accuracy since epoch {state.best['epoch']}"
+                state.epoch = first_epoch_of_phase + dict(phases)[phase]  # on to the next phase, if any
         state.history.append(row)
         save_atomic(state.to_checkpoint(generator), ckpt_path)
         write_json_atomic(state.history, out_dir / CURVE)
         progress.epoch_done(row)
+    progress.close()
+    state.finish_phase()
     if (recipe.sparsity or recipe.unstructured) and state.phase == "train":
-        state.prune()  # no fine-tuning epochs: prune the trained model as it is
+        state.prune()  # no fine-tuning epochs: prune the kept model as it is
     save_atomic({"widths": state.model.widths, "model": state.model.state_dict()}, out_dir / "model.pt")
-    final = accuracy(state.model, hooks.predict, x_te, y_te)
+    final = accuracy(state.model, hooks.predict, x_te, y_te)  # the one look at the test set
+    kept = state.kept or {}
     metrics = {
         "dataset": recipe.dataset, "train_samples": len(x_tr), "test_samples": len(x_te),
         "validation_samples": 0 if tensors.x_val is None else len(tensors.x_val),
-        "test_accuracy": round(final, 6), "curve": state.history, "wall_time_s": round(state.wall, 3),
+        "test_accuracy": round(final, 6), "validation_accuracy": kept.get("val_accuracy"),
+        "kept_epoch": kept.get("epoch", state.epoch), "epochs_run": len(state.history),
+        "curve": state.history, "wall_time_s": round(state.wall, 3),
         "seed": recipe.seed, "epochs": total, "widths": state.model.widths, "versions": versions(),
         "parameters": sum(p.numel() for p in state.model.parameters()),
     }
     write_json_atomic(metrics, out_dir / "metrics.json")
-    log(f"test accuracy {final * 100:.2f} % on {len(x_te)} samples; metrics in {out_dir / 'metrics.json'}")
+    chose = (f"kept epoch {kept['epoch']} (validation accuracy {kept['val_accuracy'] * 100:.2f} %); "
+             if kept else "")
+    log(f"{chose}test accuracy {final * 100:.2f} % on {len(x_te)} samples; metrics in {out_dir / 'metrics.json'}")
     return metrics
 
 
@@ -375,13 +414,16 @@ class _Progress:
             rate = self.samples / max(1e-9, time.perf_counter() - self.t0)
             self.bar.update(self.task, advance=1, epoch=epoch, loss=loss, acc=acc, rate=rate)
 
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
     def epoch_done(self, row: dict) -> None:
         self.samples, self.t0 = 0, time.perf_counter()
         if self.bar is not None:
             self.bar.reset(self.task)
-            if row["epoch"] == self.epochs:
-                self.bar.stop()
         val = f"val acc {row['val_accuracy'] * 100:.2f} % " if "val_accuracy" in row else ""
+        stopped = f"; {row['stopped']}: the phase stops" if "stopped" in row else ""
         self.log(f"epoch {row['epoch']}/{self.epochs} ({row['phase']}): loss {row['loss']:.4f} "
-                 f"train acc {row['train_accuracy'] * 100:.2f} % {val}test acc {row['test_accuracy'] * 100:.2f} % "
-                 f"{row['samples_per_s']:.0f} samples/s")
+                 f"train acc {row['train_accuracy'] * 100:.2f} % {val}"
+                 f"{row['samples_per_s']:.0f} samples/s{stopped}")

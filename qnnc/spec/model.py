@@ -284,6 +284,11 @@ class TrainSpec(Located):
     seed: int = Field(default=0, ge=0)
     samples: int | None = Field(default=None, ge=1, description="train on the first N samples only")
     finetune: int = Field(default=1, ge=0, description="epochs of fine-tuning after pruning")
+    validation: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
+        default=0.1, description="share of the training samples held out: scored after every epoch, it picks the "
+        "model kept (the best epoch) and stops a phase early (patience); the test set is scored once, at the end")
+    patience: int | None = Field(default=None, ge=1, description="stop a phase after this many epochs without a "
+                                 "better validation accuracy; every epoch runs if unset")
 
     @property
     def user_data(self) -> UserData | None:
@@ -367,8 +372,9 @@ class SweepSpec(Located):
         "earlier trials at the same epoch; auto is plateau with min_accuracy, none without")
     patience: int = Field(default=2, ge=1, description="epochs without improvement (plateau) or of warm-up "
                           "(median) before a trial can be stopped")
-    validation: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, lt=1)] = Field(
-        default=0.1, description="share of each trial's training samples held out for early-stopping decisions")
+    validation: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, lt=1)] | None = Field(
+        default=None, description="share of each trial's training samples held out: trials are chosen and stopped "
+        "early on it; the train block's share if unset")
 
     @property
     def stopping(self) -> str:

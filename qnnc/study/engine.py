@@ -1,12 +1,14 @@
 """`qnnc sweep`: an Optuna study over the sweep's parameters, each trial a `qnnc build` of the
 trial's spec (train, export, verify, estimate) in its own process and directory.
 
-Objectives: test accuracy (maximise) and estimated energy per inference (minimise); the
-``min_accuracy`` is an Optuna constraint. Storage is any Optuna RDB URL: SQLite in the sweep
-directory by default, PostgreSQL to share one study between many workers (processes on one or
-many machines, or Ray tasks on a Ray cluster: ``qnnc.study.run.run_on_ray``). Trials heartbeat: a
-trial whose worker died is failed and its configuration retried. Finished configurations are
-never retrained: the study remembers them, and their build directories are up to date.
+Objectives: validation accuracy (maximise: samples held out of each trial's training set, so
+the design is not chosen on the test set that reports it) and estimated energy per inference
+(minimise); the ``min_accuracy`` is an Optuna constraint on the validation accuracy. Storage is
+any Optuna RDB URL: SQLite in the sweep directory by default, PostgreSQL to share one study
+between many workers (processes on one or many machines, or Ray tasks on a Ray cluster:
+``qnnc.study.run.run_on_ray``). Trials heartbeat: a trial whose worker died is failed and its
+configuration retried. Finished configurations are never retrained: the study remembers them,
+and their build directories are up to date.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from qnnc.study.early_stopping import Watch, curves_name, make_pruner, read_curv
 from qnnc.study.rewrite import trial_text
 from qnnc.study.space import grid_size, parameters, trial_key, weight_layers
 
-DIRECTIONS = ("maximize", "minimize")  # test accuracy, energy per inference
+DIRECTIONS = ("maximize", "minimize")  # validation accuracy, energy per inference
 WAIT_S = 2  # between looks at trials that other workers run
 
 
@@ -220,8 +222,8 @@ class Objective:
         _close(watch)
         trial.set_user_attr("result", result)
         min_acc = self.comp.spec.sweep.min_accuracy
-        trial.set_user_attr("constraint", (min_acc - result["accuracy"]) if min_acc is not None else 0.0)
-        return result["accuracy"], result["energy_uj"]
+        trial.set_user_attr("constraint", (min_acc - result["val_accuracy"]) if min_acc is not None else 0.0)
+        return result["val_accuracy"], result["energy_uj"]
 
     def run(self, values: dict, folder: Path, number: int, watch: Watch | None = None) -> dict:
         from qnnc.compiler import Compilation
@@ -235,13 +237,13 @@ class Objective:
         self._build(spec_path, folder / "build", number, watch)
         return read_result(folder / "build")
 
-    def build_command(self, spec_path: Path, out: Path, validate: bool) -> list[str]:
+    def build_command(self, spec_path: Path, out: Path) -> list[str]:
         sweep = self.comp.spec.sweep
         cmd = [sys.executable, "-m", "qnnc", "build", str(spec_path), "--out", str(out), "--until", "estimate"]
         for flag, value in (("--epochs", self.config.epochs or sweep.epochs),
                             ("--samples", self.config.samples or sweep.samples),
                             ("--test-samples", self.config.test_samples),
-                            ("--validation", sweep.validation if validate else None)):
+                            ("--validation", sweep.validation)):
             if value is not None:
                 cmd += [flag, str(value)]
         return cmd
@@ -253,7 +255,7 @@ class Objective:
         hopeless training is stopped at the epoch that made it hopeless."""
         import optuna
 
-        cmd = self.build_command(spec_path, out, validate=watch is not None)
+        cmd = self.build_command(spec_path, out)
         log = out.parent / "build.log"
         out.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "w", encoding="utf-8") as sink:
@@ -326,7 +328,8 @@ def read_result(build_dir: Path) -> dict:
     stages = json.loads((build_dir / "build.json").read_text())["stages"]
     train, est = stages["train"]["outputs"], stages["estimate"]["outputs"]
     return {
-        "accuracy": train["test_accuracy"], "energy_uj": est["power"]["energy_per_inference_uj"],
+        "val_accuracy": train["validation_accuracy"], "test_accuracy": train["test_accuracy"],
+        "energy_uj": est["power"]["energy_per_inference_uj"],
         "power_w": est["power"]["total_w"], "fps": est["fps"], "LUT": est["resources"]["LUT"],
         "BRAM_18K": est["resources"]["BRAM_18K"], "DSP": est["resources"]["DSP"],
         "bit_exact": stages["verify"]["outputs"].get("bit_exact"),

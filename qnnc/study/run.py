@@ -39,7 +39,8 @@ class Progress:
             self.bar.advance(self.overall)
             result = trial.user_attrs.get("result")
             why = trial.user_attrs.get("error") or trial.user_attrs.get("stopped_early", trial.state.name.lower())
-            state = f"accuracy {result['accuracy'] * 100:.2f} %, {result['energy_uj']:.4f} uJ" if result else why
+            state = (f"validation accuracy {result['val_accuracy'] * 100:.2f} % "
+                     f"(test {result['test_accuracy'] * 100:.2f} %), {result['energy_uj']:.4f} uJ" if result else why)
             self.bar.console.print(f"trial {trial.number} {report.format_params(trial.params)}: {state}")
 
 

@@ -22,6 +22,8 @@ RECIPE = Recipe(
     outputs=10,
     samples=None,
     finetune=1,
+    validation=0.1,
+    patience=None,
     sparsity={},
     unstructured={},
 )
@@ -59,7 +61,8 @@ def main():
     parser.add_argument("--epochs", type=int, help=f"training epochs (spec: {RECIPE.epochs})")
     parser.add_argument("--samples", type=int, help="train on this many samples only")
     parser.add_argument("--test-samples", type=int, help="evaluate on this many test samples only")
-    parser.add_argument("--validation", type=float, help="share of the training samples held out for validation")
+    parser.add_argument("--validation", type=float,
+                        help=f"share of the training samples held out for validation (spec: {RECIPE.validation})")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output directory")
     parser.add_argument("--data-root", help="the spec's folder, where the user's own data is found from")
     args = parser.parse_args()
