@@ -7,7 +7,7 @@ from qnnc.spec import model as m
 
 
 def optimizer_source(opt: m.Optimizer) -> str:
-    params = "model.parameters()"
+    params = "model.decay_groups()" if opt.weight_decay else "model.parameters()"
     if opt.name == "sgd":
         return call("torch.optim.SGD", params, lr=literal(opt.lr), momentum=literal(opt.momentum),
                     weight_decay=literal(opt.weight_decay))
@@ -15,17 +15,33 @@ def optimizer_source(opt: m.Optimizer) -> str:
     return call(cls, params, lr=literal(opt.lr), weight_decay=literal(opt.weight_decay))
 
 
+def loss_source(smoothing: float) -> str:
+    return f"nn.CrossEntropyLoss(label_smoothing={literal(smoothing)})" if smoothing else "nn.CrossEntropyLoss()"
+
+
+def binary_target(smoothing: float) -> str:
+    """One output for two classes: the label as a float target, pulled towards 0.5 by the smoothing."""
+    target = "y.float().unsqueeze(1)"
+    return f"{target} * {literal(1 - smoothing)} + {literal(smoothing / 2)}" if smoothing else target
+
+
+SCHED = "torch.optim.lr_scheduler."
+
+
 def schedule_source(schedule: m.Schedule, opt: m.Optimizer) -> str:
-    sched = "torch.optim.lr_scheduler."
+    """An expression of ``optimizer``, ``epochs``, ``steps_per_epoch`` and, with a warm-up,
+    ``warm`` (its steps): the schedule after the warm-up (train.py.j2) takes the steps left."""
+    steps = "epochs * steps_per_epoch - warm" if schedule.warmup else "epochs * steps_per_epoch"
     if schedule.name == "cosine":
-        return call(sched + "CosineAnnealingLR", "optimizer", T_max="epochs * steps_per_epoch")
-    if schedule.name == "step":
-        return call(sched + "StepLR", "optimizer", step_size=f"{literal(schedule.step_size)} * steps_per_epoch",
+        main = call(SCHED + "CosineAnnealingLR", "optimizer", T_max=steps)
+    elif schedule.name == "step":
+        main = call(SCHED + "StepLR", "optimizer", step_size=f"{literal(schedule.step_size)} * steps_per_epoch",
                     gamma=literal(schedule.gamma))
-    if schedule.name == "onecycle":
-        return call(sched + "OneCycleLR", "optimizer", max_lr=literal(opt.lr),
-                    total_steps="epochs * steps_per_epoch")
-    return call(sched + "LambdaLR", "optimizer", "lambda step: 1.0")
+    elif schedule.name == "onecycle":
+        main = call(SCHED + "OneCycleLR", "optimizer", max_lr=literal(opt.lr), total_steps=steps)
+    else:
+        main = call(SCHED + "LambdaLR", "optimizer", "lambda step: 1.0")
+    return main
 
 
 def template_values(spec: m.Spec, spec_name: str) -> dict:
@@ -47,8 +63,9 @@ def template_values(spec: m.Spec, spec_name: str) -> dict:
         "patience": literal(train.patience),
         "sparsity": literal({x.name: x.sparsity for x in weights if x.sparsity_style == "structured"}),
         "unstructured": literal({x.name: x.sparsity for x in weights if x.sparsity_style == "unstructured"}),
-        "loss": "nn.BCEWithLogitsLoss()" if binary else "nn.CrossEntropyLoss()",
-        "target": "y.float().unsqueeze(1)" if binary else "y",
+        "loss": "nn.BCEWithLogitsLoss()" if binary else loss_source(train.label_smoothing),
+        "target": binary_target(train.label_smoothing) if binary else "y",
+        "warmup": train.schedule.warmup,  # a number for the template's test
         "predict": "(logits[:, 0] > 0).long()" if binary else "logits.argmax(dim=1)",
         "optimizer": optimizer_source(train.optimizer),
         "schedule": schedule_source(train.schedule, train.optimizer),

@@ -205,7 +205,8 @@ class NetworkSpec(Located):
 class Optimizer(Strict):
     name: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = Field(default=1e-3, gt=0, le=10)
-    weight_decay: float = Field(default=0.0, ge=0)
+    weight_decay: float = Field(default=0.0, ge=0, description="on every parameter but the clipped 1- and 2-bit "
+                                "weights")
     momentum: float = Field(default=0.9, ge=0, lt=1, description="sgd only")
 
 
@@ -213,6 +214,13 @@ class Schedule(Strict):
     name: Literal["none", "cosine", "step", "onecycle"] = "none"
     step_size: int = Field(default=10, ge=1, description="step: epochs between decays")
     gamma: float = Field(default=0.1, gt=0, le=1, description="step: decay factor")
+    warmup: int = Field(default=0, ge=0, le=100000, description="epochs of linear learning-rate warm-up first")
+
+    @model_validator(mode="after")
+    def _one_warmup(self) -> Schedule:
+        if self.name == "onecycle" and self.warmup:
+            raise ValueError("onecycle warms up on its own (its first 30 %); use cosine(warmup=...) for a set warm-up")
+        return self
 
 
 def _call_to_dict(value):
@@ -284,6 +292,8 @@ class TrainSpec(Located):
     seed: int = Field(default=0, ge=0)
     samples: int | None = Field(default=None, ge=1, description="train on the first N samples only")
     finetune: int = Field(default=1, ge=0, description="epochs of fine-tuning after pruning")
+    label_smoothing: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
+        default=0.0, description="share of each target spread over the other classes (PyTorch's label_smoothing)")
     validation: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
         default=0.1, description="share of the training samples held out: scored after every epoch, it picks the "
         "model kept (the best epoch) and stops a phase early (patience); the test set is scored once, at the end")

@@ -154,6 +154,13 @@ class Net(nn.Module):
     def forward(self, x):
         return self.logits(x)
 
+    def decay_groups(self):
+        """The optimizer's parameters: weight decay on all but the clipped weights, whose latent
+        values decay would pull to zero, where their quantized value flips."""
+        clipped = {id(getattr(self, name).weight) for name in CLIPPED}
+        return [{"params": [p for p in self.parameters() if id(p) not in clipped]},
+                {"params": [p for p in self.parameters() if id(p) in clipped], "weight_decay": 0.0}]
+
     def clip_weights(self):
         for name in CLIPPED:
             getattr(self, name).weight.data.clamp_(-1.0, 1.0)
