@@ -48,3 +48,4 @@ def built_mlp(tmp_path_factory):
     here = tmp_path_factory.mktemp("e2e")
     result = run_qnnc("build", str(MLP), "--out", "b", "--epochs", "2", env={"XILINX_VIVADO": ""}, cwd=here)
     return here / "b", result
+
