@@ -86,7 +86,10 @@ def test_the_driver_on_an_emulated_board_gives_pytorchs_answers(built, board_pyt
     report = json.loads((folder / "validation.json").read_text())
     metrics = json.loads((built / "metrics.json").read_text())
     assert report["samples"] == 300 and report["agrees_with_pytorch"] == 300
-    assert report["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1e-6)
+    # a sample whose top scores tie may get either label (FINN's LabelSelect and PyTorch's argmax
+    # break ties their own ways); every other answer is PyTorch's, so the accuracies differ by ties only
+    tied = int(np.load(folder / "test_data.npz")["tied"].sum())
+    assert abs(report["test_accuracy"] - metrics["test_accuracy"]) * 300 <= tied + 1e-6
 
 
 @pytest.mark.slow

@@ -171,7 +171,9 @@ def test_every_example_trains_on_a_slice(path, tmp_path):
     write_plan(plan, tmp_path)
     result = run_train(tmp_path, "--epochs", "1", "--samples", "256", "--test-samples", "256")
     assert result.returncode == 0, result.stderr
-    assert json.loads((tmp_path / "metrics.json").read_text())["train_samples"] == 256
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    held = round(256 * comp.spec.train.validation)
+    assert (metrics["train_samples"], metrics["validation_samples"]) == (256 - held, held)
 
 
 def _kill_after_first_checkpoint(folder, *args):

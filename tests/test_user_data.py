@@ -133,7 +133,8 @@ def test_a_build_trains_and_verifies_on_the_users_data(tmp_path):
     stages = json.loads((out / "build.json").read_text())["stages"]
     assert stages["verify"]["outputs"]["bit_exact"]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["train_samples"] == len(x_tr) and metrics["test_samples"] == len(x_te)
+    assert metrics["train_samples"] + metrics["validation_samples"] == len(x_tr)  # 10 % held out for validation
+    assert metrics["validation_samples"] == round(len(x_tr) * 0.1) and metrics["test_samples"] == len(x_te)
     again = run_qnnc("build", str(spec), "--out", str(out), "--until", "verify", "--epochs", "1")
     assert "[train] up to date" in again.stdout
     np.savez(tmp_path / "data" / "digits.npz", x_train=x_tr[:500], y_train=y_tr[:500], x_test=x_te, y_test=y_te)
