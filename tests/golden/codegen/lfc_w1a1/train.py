@@ -16,7 +16,7 @@ from model import PRUNE_GROUPS, Net
 
 RECIPE = Recipe(
     dataset='mnist',
-    epochs=10,
+    epochs=30,
     batch=256,
     seed=1,
     outputs=10,
@@ -35,11 +35,16 @@ def make_optimizer(model):
 
 
 def make_schedule(optimizer, epochs, steps_per_epoch):
-    """Stepped once per batch."""
-    return torch.optim.lr_scheduler.CosineAnnealingLR(
-    optimizer,
-    T_max=epochs * steps_per_epoch,
-)
+    """Stepped once per batch; the first 1 epochs (at most all but one) warm up linearly."""
+    warm = min(1, epochs - 1) * steps_per_epoch
+    after = torch.optim.lr_scheduler.CosineAnnealingLR(
+        optimizer,
+        T_max=epochs * steps_per_epoch - warm,
+    )
+    if not warm:
+        return after
+    warmup = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.01, total_iters=warm)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [warmup, after], milestones=[warm])
 
 
 def predict(logits):
