@@ -33,15 +33,13 @@ def schedule_source(schedule: m.Schedule, opt: m.Optimizer) -> str:
     ``warm`` (its steps): the schedule after the warm-up (train.py.j2) takes the steps left."""
     steps = "epochs * steps_per_epoch - warm" if schedule.warmup else "epochs * steps_per_epoch"
     if schedule.name == "cosine":
-        main = call(SCHED + "CosineAnnealingLR", "optimizer", T_max=steps)
-    elif schedule.name == "step":
-        main = call(SCHED + "StepLR", "optimizer", step_size=f"{literal(schedule.step_size)} * steps_per_epoch",
+        return call(SCHED + "CosineAnnealingLR", "optimizer", T_max=steps)
+    if schedule.name == "step":
+        return call(SCHED + "StepLR", "optimizer", step_size=f"{literal(schedule.step_size)} * steps_per_epoch",
                     gamma=literal(schedule.gamma))
-    elif schedule.name == "onecycle":
-        main = call(SCHED + "OneCycleLR", "optimizer", max_lr=literal(opt.lr), total_steps=steps)
-    else:
-        main = call(SCHED + "LambdaLR", "optimizer", "lambda step: 1.0")
-    return main
+    if schedule.name == "onecycle":
+        return call(SCHED + "OneCycleLR", "optimizer", max_lr=literal(opt.lr), total_steps=steps)
+    return call(SCHED + "LambdaLR", "optimizer", "lambda step: 1.0")
 
 
 def template_values(spec: m.Spec, spec_name: str) -> dict:

@@ -320,6 +320,7 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
     progress = _Progress(total, steps, log)
     while state.epoch < total:
         phase, first_epoch_of_phase = _phase_of(phases, state.epoch)
+        phase_end = first_epoch_of_phase + dict(phases)[phase]
         if phase != state.phase:
             state.finish_phase()
             state.prune()
@@ -336,9 +337,9 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
         if tensors.x_val is not None:
             row["val_accuracy"] = round(accuracy(state.model, hooks.predict, tensors.x_val, tensors.y_val), 6)
             state.score(row)
-            if state.stale() and state.epoch < first_epoch_of_phase + dict(phases)[phase]:
+            if state.stale() and state.epoch < phase_end:
                 row["stopped"] = f"no better validation accuracy since epoch {state.best['epoch']}"
-                state.epoch = first_epoch_of_phase + dict(phases)[phase]  # on to the next phase, if any
+                state.epoch = phase_end  # on to the next phase, if any
         state.history.append(row)
         save_atomic(state.to_checkpoint(generator), ckpt_path)
         write_json_atomic(state.history, out_dir / CURVE)
