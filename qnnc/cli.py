@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from qnnc import __version__
-from qnnc.errors import InternalError, QnncError, Source, SpecError
+from qnnc.errors import ENVIRONMENT_ERRNOS, InternalError, QnncError, Source, SpecError
 from qnnc.fsutil import write_text_atomic
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -250,11 +250,6 @@ def _internal(exc: BaseException) -> int:
     else:
         print("(set QNNC_DEBUG=1 to see the traceback)", file=sys.stderr)
     return EXIT_INTERNAL
-
-
-# the machine's state, not a bug in qnnc: said plainly, exit 1
-ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST,
-                      errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EMFILE, errno.ENOMEM}
 
 
 def environment_message(exc: OSError) -> str:

@@ -9,6 +9,7 @@ escapes is an ``InternalError``: a bug in qnnc, never the user's fault.
 from __future__ import annotations
 
 import difflib
+import errno
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -119,3 +120,9 @@ def shortened(text: str, most: int = 32) -> str:
     if len(text) <= most:
         return text
     return f"{text[:most // 2]}...{text[-8:]} ({len(text)} characters)"
+
+
+# an OSError with one of these is the machine's state (space, permissions, a file where a
+# directory belongs), not a bug in qnnc or a tool: said plainly, exit 1
+ENVIRONMENT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EEXIST,
+                                errno.ENOTDIR, errno.EISDIR, errno.ENAMETOOLONG, errno.EMFILE, errno.ENOMEM})

@@ -3,12 +3,14 @@ earlier work and name their log."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -234,5 +236,16 @@ def test_a_bug_in_qnnc_is_internal_and_a_tool_failure_is_the_toolchains(tmp_path
 
     with pytest.raises(InternalError, match="ValueError"):
         run_backend("export", qnnc_bug, ctx)
+    def tool_missing_file(root, spec):  # FINN making ~/.finn where $HOME does not exist
+        return Path(root / "no-home" / ".finn").mkdir()
+
+    def full_disk(root, spec):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
     with pytest.raises(ToolchainError, match="JSONDecodeError"):
         run_backend("export", tool_failure, ctx)
+    with pytest.raises(ToolchainError, match="FileNotFoundError.*no-home"):
+        run_backend("export", tool_missing_file, ctx)
+    with pytest.raises(OSError, match="No space") as caught:  # the machine's: the CLI says so, exit 1
+        run_backend("export", full_disk, ctx)
+    assert caught.value.errno == errno.ENOSPC and str(tmp_path) in caught.value.filename

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qnnc.backends import deploy, hwgen  # their file names only: importing them loads no toolchain
-from qnnc.errors import InternalError, QnncError, SpecError, ToolchainError
+from qnnc.errors import ENVIRONMENT_ERRNOS, InternalError, QnncError, SpecError, ToolchainError
 from qnnc.fsutil import write_text_atomic
 from qnnc.pipeline.state import sha256_file, sha256_text
 
@@ -170,12 +170,13 @@ def run_backend(step: str, fn, ctx: Context) -> dict:
     except Exception as exc:  # noqa: BLE001 - any tool failure is reported with its log, not a traceback
         with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as log:
             traceback.print_exc(file=log)
-        if isinstance(exc, OSError) and exc.filename is None:  # a tool's failed write names no file
-            raise OSError(exc.errno, exc.strerror, f"{ctx.root} (step {step})") from exc
-        if isinstance(exc, SpecError):
+        if isinstance(exc, OSError) and exc.errno in ENVIRONMENT_ERRNOS:  # the machine's, said as such
+            if exc.filename is None:  # a tool's failed write names no file
+                raise OSError(exc.errno, exc.strerror, f"{ctx.root} (step {step})") from exc
+            raise
+        if isinstance(exc, SpecError):  # a condition lint also knows: coded, at the spec's text
             exc.source = exc.source or ctx.source
-        if isinstance(exc, SpecError | OSError):
-            raise  # a condition lint also knows (coded, at the spec's text), or the machine's (said as such)
+            raise
         if not isinstance(exc, QnncError) and raised_in_qnnc(exc):
             raise InternalError(f"{type(exc).__name__}: {exc} in step '{step}' (log: {log_path})") from exc
         text = str(exc) if isinstance(exc, QnncError) else f"{type(exc).__name__}: {exc}"
