@@ -25,6 +25,22 @@ if THIRD_PARTY.is_dir():
     os.environ.setdefault("QNNC_THIRD_PARTY", str(THIRD_PARTY))
 
 
+@pytest.fixture(scope="session")
+def simulation_sources():
+    """finn-hlslib and the ap_int headers, which C++ simulation needs: a machine without them
+    (no ../shared beside the checkout, no $QNNC_THIRD_PARTY, GitHub unreachable at install)
+    skips the tests that simulate, saying so; under CI, which always has them, that is a failure."""
+    from qnnc.backends import third_party
+
+    folder, source = third_party.folder()
+    lacking = third_party.missing(folder)
+    if lacking:
+        why = (f"C++ simulation's sources are missing ({source}, {folder}, lacks {', '.join(lacking)}): "
+               "set QNNC_THIRD_PARTY or run 'python -m qnnc.backends.third_party'")
+        pytest.fail(why) if os.environ.get("CI") else pytest.skip(why)
+    return folder
+
+
 def diagnostics(text: str, path: str = "t.qnn"):
     return Compilation(Source(text, path)).diagnostics()
 

@@ -83,7 +83,7 @@ def test_spec_to_finn_estimates_end_to_end(estimated):
 
 
 @pytest.mark.slow
-def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_build(estimated):
+def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_build(estimated, simulation_sources):
     out, result = estimated
     stages = json.loads((out / "build.json").read_text())["stages"]
     generated = {row["node"]: row for row in stages["hwgen"]["outputs"]["nodes"]}

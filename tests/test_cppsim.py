@@ -31,7 +31,7 @@ def samples(model, n: int):
 
 
 @pytest.mark.slow
-def test_every_hls_node_simulates_bit_exactly(folded, tmp_path):
+def test_every_hls_node_simulates_bit_exactly(folded, tmp_path, simulation_sources):
     from qnnc.backends.cppsim import dataflow_model, simulate
 
     _, root = folded
@@ -44,7 +44,7 @@ def test_every_hls_node_simulates_bit_exactly(folded, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_corrupted_threshold_is_named_with_its_layer(folded, tmp_path):
+def test_a_corrupted_threshold_is_named_with_its_layer(folded, tmp_path, simulation_sources):
     from qnnc.backends.cppsim import (
         compile_command,
         dataflow_model,

@@ -76,7 +76,7 @@ def test_the_package_holds_everything_but_the_bitfile(built):
 
 
 @pytest.mark.slow
-def test_the_driver_on_an_emulated_board_gives_pytorchs_answers(built, board_python, tmp_path):
+def test_the_driver_on_an_emulated_board_gives_pytorchs_answers(built, board_python, tmp_path, simulation_sources):
     folder = tmp_path / "deploy"
     shutil.copytree(built / "deploy", folder)
     (folder / "bitfile").mkdir()
@@ -93,7 +93,7 @@ def test_the_driver_on_an_emulated_board_gives_pytorchs_answers(built, board_pyt
 
 
 @pytest.mark.slow
-def test_a_wrong_node_on_the_emulated_board_is_named(built, board_python, tmp_path):
+def test_a_wrong_node_on_the_emulated_board_is_named(built, board_python, tmp_path, simulation_sources):
     """A copy of the build whose first matrix unit never fires: the board emulator names it."""
     import re
 

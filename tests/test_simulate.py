@@ -12,7 +12,7 @@ from conftest import ROOT
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["digits_cnv_w2a2"])
-def test_an_examples_design_simulates_node_by_node(name, tmp_path):
+def test_an_examples_design_simulates_node_by_node(name, tmp_path, simulation_sources):
     from qnnc.backends.hwgen import generate
     from qnnc.backends.simulate import simulate_build
     from qnnc.compiler import Compilation
