@@ -12,23 +12,19 @@ import difflib
 import errno
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True)
-class Span:
-    """A region of spec text: 1-based line and column, end exclusive."""
+class Span(NamedTuple):
+    """A region of spec text: 1-based line and column, end exclusive. (A named tuple: a large
+    spec makes a few hundred thousand while it is parsed.)"""
 
     line: int
     col: int
     end_line: int
     end_col: int
-
-    @classmethod
-    def from_meta(cls, meta) -> Span:
-        return cls(meta.line, meta.column, meta.end_line, meta.end_column)
 
     @classmethod
     def from_token(cls, tok) -> Span:

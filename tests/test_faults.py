@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -118,3 +119,40 @@ def test_a_damaged_trained_model_is_rebuilt_from_its_checkpoint(tmp_path):
     assert "[train] what it wrote (model.pt) changed or is gone since: running it again" in result.stdout
     assert "resuming from checkpoints/last.pt: 2 of 2 epochs done" in result.stdout  # nothing retrained
     assert (out / "model.pt").read_bytes() == good
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "a directory", "no cache folder"])
+def test_a_damaged_grammar_cache_is_rebuilt_and_lint_says_the_same(tmp_path, damage):
+    """Lark's parse tables are kept in qnnc's cache between runs; whatever state that file is in,
+    lint's answer (positions included) is the one a fresh parse gives."""
+    spec = ROOT / "specs" / "tfc_w1a1.qnn"
+    broken = tmp_path / "broken.qnn"
+    broken.write_text(spec.read_text().replace("epochs: 30", "epochs: 30 bits", 1))  # an error with a position
+
+    def lint(cache):
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        return subprocess.run([sys.executable, "-m", "qnnc", "lint", "--format", "json", str(spec), str(broken)],
+                              cwd=ROOT, capture_output=True, text=True, env={**env, "QNNC_CACHE_DIR": str(cache)})
+
+    fresh = lint(tmp_path / "fresh")
+    tables = tmp_path / "fresh" / "grammar" / "qnn.lark.tables"
+    assert tables.is_file() and fresh.returncode == 1 and json.loads(fresh.stdout)
+    cache = tmp_path / "damaged"
+    (cache / "grammar").mkdir(parents=True)
+    if damage == "garbage":
+        (cache / "grammar" / tables.name).write_bytes(b"\x00not a pickle\n" * 100)
+    elif damage == "truncated":
+        (cache / "grammar" / tables.name).write_bytes(tables.read_bytes()[: tables.stat().st_size // 2])
+    elif damage == "a directory":
+        (cache / "grammar" / tables.name).mkdir()
+    else:
+        (cache / "grammar").rmdir()
+        cache.rmdir()
+        cache.write_text("a file where the cache folder belongs")
+    again = lint(cache)
+    assert (again.returncode, again.stdout, again.stderr) == (fresh.returncode, fresh.stdout, fresh.stderr)
+    if damage in ("garbage", "truncated"):  # rewritten whole (its first line: the hash it was built for)
+        rewritten = (cache / "grammar" / tables.name).read_bytes()
+        assert re.fullmatch(rb"[0-9a-f]{64}\n", rewritten[:65]) and rewritten.endswith(b".")  # pickle's STOP
+        assert abs(len(rewritten) - tables.stat().st_size) < 100  # the tables hold the cache's own path
+        assert lint(cache).stdout == fresh.stdout

@@ -17,14 +17,15 @@ from __future__ import annotations
 import shutil
 from importlib.metadata import version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from qnnc.backends import host, hwgen
-from qnnc.codegen.plan import environment
+from qnnc.backends import hwgen
 from qnnc.fsutil import write_text_atomic
 from qnnc.resources import resource_dir
 from qnnc.spec import model as m
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DEPLOY_DIR = "deploy"
 TEST_DATA = f"{DEPLOY_DIR}/test_data.npz"
@@ -40,6 +41,8 @@ def driver_version() -> str:
 def write_package(root: Path, spec: m.Spec, continue_command: str) -> dict:
     """The package stage's work in the build directory ``root``; ``continue_command`` is the
     command that completes the folder on a machine with Vivado."""
+    import numpy as np
+
     root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     deploy = root / DEPLOY_DIR
     shutil.copytree(root / hwgen.DRIVER, deploy / "driver", dirs_exist_ok=True)
@@ -50,6 +53,10 @@ def write_package(root: Path, spec: m.Spec, continue_command: str) -> dict:
 
 def write_readme(root: Path, spec: m.Spec, continue_command: str) -> dict:
     """The folder's README: how to run it on the board, and what is still missing."""
+    import numpy as np
+
+    from qnnc.codegen.plan import environment
+
     root = Path(root).resolve()  # its tools run in folders of their own: no path may be relative
     x = np.load(root / TEST_DATA)["x"]
     missing = [f"{BITFILE_DIR}/{name}" for name in BITFILES if not (root / BITFILE_DIR / name).is_file()]
@@ -63,6 +70,9 @@ def write_readme(root: Path, spec: m.Spec, continue_command: str) -> dict:
 def test_data(root: Path, spec: m.Spec) -> dict[str, np.ndarray]:
     """The whole test set in the accelerator's layout and input type, with the labels and the
     trained model's answers (``verify.reference``: the top labels, and which samples tie)."""
+    import numpy as np
+
+    from qnnc.backends import host
     from qnnc.backends.verify import reference
     from qnnc.runtime.data import load
 
@@ -77,6 +87,10 @@ def test_data(root: Path, spec: m.Spec) -> dict[str, np.ndarray]:
 
 def input_dtype(io: dict) -> np.dtype:
     """The narrowest NumPy integer type that holds the accelerator's input type."""
+    import numpy as np
+
+    from qnnc.backends import host
+
     datatype = host.datatype(io["idt"][0])
     for candidate in (np.uint8, np.int8, np.uint16, np.int16, np.int32):
         info = np.iinfo(candidate)

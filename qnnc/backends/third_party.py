@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from qnnc import resources
+
 ENV = "QNNC_THIRD_PARTY"
 AP_INT = ("HLS_arbitrary_Precision_Types", "https://github.com/Xilinx/HLS_arbitrary_Precision_Types.git",
           "200a9aecaadf471592558540dc5a88256cbf880f")
@@ -25,7 +27,7 @@ GIT_TIMEOUT_S = 300
 
 
 def cache() -> Path:
-    return Path(os.environ.get("QNNC_CACHE_DIR", Path.home() / ".cache" / "qnnc")) / "third_party"
+    return resources.cache_dir("third_party")
 
 
 def folder() -> tuple[Path, str]:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from qnnc import resources
 from qnnc.datasets_info import DATASETS
 from qnnc.errors import QnncError
 from qnnc.fsutil import file_digest
@@ -78,7 +79,7 @@ DEBIAN_FASHION_DIRS = (Path("/usr/share/fashion-mnist"), Path("/usr/share/datase
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("QNNC_CACHE_DIR", Path.home() / ".cache" / "qnnc")) / "datasets"
+    return resources.cache_dir("datasets")
 
 
 def data_dirs(name: str) -> list[Path]:

@@ -7,11 +7,11 @@ import functools
 import math
 from pathlib import Path
 
-from lark import Lark, Token, Tree
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from qnnc.errors import Diagnostic, InternalError, Source, Span, SpecError, shortened
-from qnnc.resources import resource_dir
+from qnnc.resources import cache_dir, resource_dir
 from qnnc.syntax import ast
 
 _TOKEN_NAMES = {
@@ -76,6 +76,18 @@ class _Comments:
         return tok
 
 
+def _tables_cache() -> str | bool:
+    """Where Lark keeps the parse tables it builds from the grammar (a third of a small spec's
+    lint): a file in qnnc's cache, which Lark checks against a hash of the grammar, its options
+    and its own version, and rebuilds when stale or unreadable; none if the cache cannot be made."""
+    folder = cache_dir("grammar")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return str(folder / "qnn.lark.tables")
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, _Comments]:
     comments = _Comments()
@@ -84,10 +96,11 @@ def _parser() -> tuple[Lark, _Comments]:
         parser="lalr",
         lexer="contextual",
         postlex=NewlinePostLex(),
-        propagate_positions=True,
+        keep_all_tokens=True,  # punctuation reaches the rules, so a span runs from '{' to '}'
         maybe_placeholders=False,
-        cache=False,
+        cache=_tables_cache(),
         lexer_callbacks={"COMMENT": comments},
+        transformer=_Rules(_ToAst()),  # the AST is built as Lark reduces: no parse tree in between
     )
     return lark, comments
 
@@ -98,11 +111,9 @@ def parse(text: str, path: str = "<spec>") -> ast.Module:
     lark, comments = _parser()
     comments.found = []
     try:
-        tree = lark.parse(text + "\n", on_error=None)
+        module = lark.parse(text + "\n", on_error=None).value
     except UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(exc, source)], source) from None
-    try:
-        module = _ToAst().transform(tree)
     except SpecError as exc:
         raise SpecError(exc.diagnostics, source) from None
     except Exception as exc:
@@ -180,24 +191,64 @@ def _number(tok: Token) -> ast.Number:
     return ast.Number(str(tok), _finite(str(tok), float(tok), span), span)
 
 
+# the terminals whose text an AST node keeps; keywords and punctuation only delimit spans
+VALUE_TOKENS = frozenset({"NAME", "NUMBER", "STRING", "BIT"})
+
+
+class _Located:
+    """A rule's AST value and the text the rule spans (its first token to its last, punctuation
+    included)."""
+
+    __slots__ = ("value", "span")
+
+    def __init__(self, value, span: Span):
+        self.value, self.span = value, span
+
+
+def _located(children: list) -> Span | None:
+    """From the start of the first child to the end of the last (each a token or a rule's
+    _Located: Lark has already expanded the inlined ``_rules``)."""
+    if not children:
+        return None
+    first, last = children[0], children[-1]
+    line, col = (first.span.line, first.span.col) if type(first) is _Located else (first.line, first.column)
+    end_line, end_col = (last.span.end_line, last.span.end_col) if type(last) is _Located else \
+        (last.end_line, last.end_column)
+    return Span(line, col, end_line, end_col)
+
+
+class _Rules:
+    """Lark's inline transformer: for each rule of ``_ToAst``, a callback taking the reduced
+    children (every token, inlined ``_rules`` expanded), giving the rule its span and its
+    value-carrying children."""
+
+    def __init__(self, builder: _ToAst):
+        for name in dir(builder):
+            if not name.startswith("_"):
+                setattr(self, name, self._rule(getattr(builder, name)))
+
+    @staticmethod
+    def _rule(build):
+        def reduce(children):
+            span = _located(children)
+            kept = [c.value if type(c) is _Located else c for c in children
+                    if type(c) is _Located or c.type in VALUE_TOKENS]
+            return _Located(build(span, kept), span)
+        return reduce
+
+
 class _ToAst:
-    """Parse tree -> AST nodes, bottom up, one method per grammar rule taking the rule's
-    position and its transformed children. (Lark's own Transformer wraps every call, which
-    was half of a 10,000-layer spec's parse.)"""
+    """The AST node of each grammar rule, from the rule's span and its value-carrying children
+    (already AST nodes), called bottom up while Lark parses."""
 
-    def transform(self, tree: Tree):
-        children = [self.transform(c) if isinstance(c, Tree) else c for c in tree.children]
-        rule = getattr(self, tree.data, None)
-        return rule(tree.meta, children) if rule is not None else Tree(tree.data, children, tree.meta)
-
-    def start(self, meta, children):
+    def start(self, span, children):
         return ast.Module(tuple(children))
 
-    def network(self, meta, children):
+    def network(self, span, children):
         name, *stmts = children
-        return ast.Network(str(name), tuple(stmts), Span.from_meta(meta), Span.from_token(name))
+        return ast.Network(str(name), tuple(stmts), span, Span.from_token(name))
 
-    def input_stmt(self, meta, children):
+    def input_stmt(self, span, children):
         dtype, shape, *rest = children
         scale = next((c for c in rest if isinstance(c, ast.Number)), None)
         quant = next((c for c in rest if isinstance(c, Token)), None)
@@ -206,34 +257,34 @@ class _ToAst:
             shape,
             scale,
             str(quant) if quant else None,
-            Span.from_meta(meta),
+            span,
             Span.from_token(dtype),
             Span.from_token(quant) if quant else None,
         )
 
-    def shape(self, meta, children):
+    def shape(self, span, children):
         return tuple(_int(tok) for tok in children)
 
-    def input_scale(self, meta, children):
+    def input_scale(self, span, children):
         return children[0]
 
-    def input_quant(self, meta, children):
+    def input_quant(self, span, children):
         return children[0]
 
-    def defaults_stmt(self, meta, children):
-        return ast.DefaultsStmt(tuple(children), Span.from_meta(meta))
+    def defaults_stmt(self, span, children):
+        return ast.DefaultsStmt(tuple(children), span)
 
-    def layer(self, meta, children):
+    def layer(self, span, children):
         head, *rest = children
         mods = tuple(c for c in rest if isinstance(c, ast.Modifier))
         posts = tuple(c for c in rest if isinstance(c, (ast.OpHead, ast.ActHead)))
         out = next((c for c in rest if isinstance(c, ast.Output)), None)
-        return ast.LayerStmt(head, mods, posts, out, Span.from_meta(meta))
+        return ast.LayerStmt(head, mods, posts, out, span)
 
-    def postop(self, meta, children):
+    def postop(self, span, children):
         return children[0]
 
-    def op_head(self, meta, children):
+    def op_head(self, span, children):
         kind = children[0]
         name = next((c for c in children[1:] if isinstance(c, Token)), None)
         args = next((c for c in children[1:] if isinstance(c, tuple)), None)
@@ -241,33 +292,33 @@ class _ToAst:
             str(kind),
             str(name) if name else None,
             args,
-            Span.from_meta(meta),
+            span,
             Span.from_token(kind),
             Span.from_token(name) if name else None,
         )
 
-    def act_head(self, meta, children):
+    def act_head(self, span, children):
         func, *bits = children
-        return ast.ActHead(str(func), bits[0] if bits else None, Span.from_meta(meta), Span.from_token(func))
+        return ast.ActHead(str(func), bits[0] if bits else None, span, Span.from_token(func))
 
-    def sparsity_mod(self, meta, children):
+    def sparsity_mod(self, span, children):
         pct, *style = children
-        return ast.Modifier("sparsity", pct.number, str(style[0]) if style else None, Span.from_meta(meta))
+        return ast.Modifier("sparsity", pct.number, str(style[0]) if style else None, span)
 
-    def weights_mod(self, meta, children):
-        return ast.Modifier("weights", children[0], None, Span.from_meta(meta))
+    def weights_mod(self, span, children):
+        return ast.Modifier("weights", children[0], None, span)
 
-    def acts_mod(self, meta, children):
-        return ast.Modifier("acts", children[0], None, Span.from_meta(meta))
+    def acts_mod(self, span, children):
+        return ast.Modifier("acts", children[0], None, span)
 
-    def output(self, meta, children):
+    def output(self, span, children):
         kind, *k = children
-        return ast.Output(str(kind), _number(k[0]) if k else None, Span.from_meta(meta))
+        return ast.Output(str(kind), _number(k[0]) if k else None, span)
 
-    def bits(self, meta, children):
+    def bits(self, span, children):
         return _number(children[0])
 
-    def block(self, meta, children):
+    def block(self, span, children):
         names = [c for c in children if isinstance(c, Token)]
         entries = tuple(c for c in children if not isinstance(c, Token))
         kind, label = names[0], names[1] if len(names) > 1 else None
@@ -275,49 +326,49 @@ class _ToAst:
             str(kind),
             str(label) if label else None,
             entries,
-            Span.from_meta(meta),
+            span,
             Span.from_token(kind),
             Span.from_token(label) if label else None,
         )
 
-    def setting(self, meta, children):
+    def setting(self, span, children):
         key, value = children
-        return ast.Setting(str(key), value, Span.from_meta(meta), Span.from_token(key))
+        return ast.Setting(str(key), value, span, Span.from_token(key))
 
-    def subblock(self, meta, children):
+    def subblock(self, span, children):
         kind, label, *entries = children
-        return ast.SubBlock(str(kind), str(label), tuple(entries), Span.from_meta(meta), Span.from_token(label))
+        return ast.SubBlock(str(kind), str(label), tuple(entries), span, Span.from_token(label))
 
-    def quantity(self, meta, children):
+    def quantity(self, span, children):
         number, unit = children
-        return ast.Quantity(number, str(unit), Span.from_meta(meta))
+        return ast.Quantity(number, str(unit), span)
 
-    def percent(self, meta, children):
-        return ast.Percent(children[0], Span.from_meta(meta))
+    def percent(self, span, children):
+        return ast.Percent(children[0], span)
 
-    def call(self, meta, children):
+    def call(self, span, children):
         name, *args = children
-        return ast.Call(str(name), args[0] if args else None, Span.from_meta(meta))
+        return ast.Call(str(name), args[0] if args else None, span)
 
-    def list(self, meta, children):
-        return ast.List(tuple(children), Span.from_meta(meta))
+    def list(self, span, children):
+        return ast.List(tuple(children), span)
 
-    def string(self, meta, children):
-        return ast.String(str(children[0])[1:-1], Span.from_meta(meta))
+    def string(self, span, children):
+        return ast.String(str(children[0])[1:-1], span)
 
-    def args(self, meta, children):
+    def args(self, span, children):
         return tuple(children)
 
-    def arg(self, meta, children):
+    def arg(self, span, children):
         if len(children) == 2:
-            return ast.Arg(str(children[0]), children[1], Span.from_meta(meta))
-        return ast.Arg(None, children[0], Span.from_meta(meta))
+            return ast.Arg(str(children[0]), children[1], span)
+        return ast.Arg(None, children[0], span)
 
-    def number(self, meta, children):
+    def number(self, span, children):
         if len(children) == 1:
             return _number(children[0])
         num, den = children
         if float(den) == 0:
-            raise SpecError([Diagnostic("Q004", "division by zero", Span.from_meta(meta))])
-        text, span = f"{num}/{den}", Span.from_meta(meta)
+            raise SpecError([Diagnostic("Q004", "division by zero", span)])
+        text, span = f"{num}/{den}", span
         return ast.Number(text, _finite(text, _finite(str(num), float(num), span) / float(den), span), span)
