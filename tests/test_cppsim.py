@@ -92,3 +92,24 @@ def test_an_rtl_node_simulates_bit_exactly_in_verilator(folded, tmp_path):
     assert len(got) == 4 and cycles > 0
     for out, want in zip(got, wanted, strict=True):
         assert np.array_equal(out.reshape(want[node.output[0]].shape), want[node.output[0]])
+
+
+def test_a_stream_wider_than_1024_bits_compiles_with_the_codes_own_width(tmp_path, simulation_sources):
+    """FINN's code defines AP_INT_MAX_W for a node whose weight stream is wider than ap_int's
+    default (PE x SIMD x bits > 1,024, e.g. 16 x 48 x 2); qnnc's stand-ins read ap_int.h first, so
+    the width is passed on the command line, or the node aborts in simulation."""
+    from qnnc.backends.cppsim import compile_flags, width_flags
+
+    code = tmp_path / "wide.cpp"
+    code.write_text('#define AP_INT_MAX_W 1536\n#include "ap_int.h"\n'
+                    "int main() { ap_uint<1536> x(\"0x1\", 16); x <<= 1500;\n"
+                    "  ap_uint<1536> y = x(1535, 0); return y[1500] ? 0 : 1; }\n")  # a range, as FINN's MVAU takes
+    runs = {}
+    for flags in ([], width_flags([code])):
+        program = tmp_path / f"wide{len(flags)}"
+        subprocess.run(["g++", *compile_flags(simulation_sources), *flags, str(code), "-o", str(program)],
+                       check=True, capture_output=True)
+        runs[bool(flags)] = subprocess.run([str(program)], capture_output=True, text=True)
+    assert width_flags([code]) == ["-DAP_INT_MAX_W=1536"]
+    assert runs[True].returncode == 0
+    assert runs[False].returncode != 0 and "exceeds the default max value 1024" in runs[False].stderr

@@ -14,6 +14,7 @@ and ``HLS_arbitrary_Precision_Types/``).
 from __future__ import annotations
 
 import copy
+import re
 import shutil
 import subprocess
 import threading
@@ -60,9 +61,19 @@ def compile_flags(sources: Path) -> list[str]:
 
 
 def compile_command(code_dir: Path, sources: Path) -> list[str]:
-    """g++ for one node's generated C++ (FINN's cppsim code), linked with FINN's npy I/O."""
-    return ["g++", *compile_flags(sources), *sorted(str(p) for p in code_dir.glob("*.cpp")),
+    """g++ for one node's generated C++ (FINN's cppsim code), linked with FINN's npy I/O. The
+    code's own ``AP_INT_MAX_W`` (a stream wider than ap_int's default 1,024 bits) is given on the
+    command line too: qnnc's stand-ins read ap_int.h before the code's first line."""
+    code = sorted(code_dir.glob("*.cpp"))
+    return ["g++", *compile_flags(sources), *width_flags(code), *map(str, code),
             str(npy_object(code_dir.parent, sources)), "-lz", "-o", str(code_dir / "node_model")]
+
+
+def width_flags(code: list[Path]) -> list[str]:
+    """The widest ``AP_INT_MAX_W`` the code defines, as a -D flag: qnnc's stand-ins include
+    ap_int.h before the code's own define could take effect (ap_int's default is 1,024 bits)."""
+    widths = [int(w) for p in code for w in re.findall(r"^#define AP_INT_MAX_W (\d+)", p.read_text(), re.M)]
+    return [f"-DAP_INT_MAX_W={max(widths)}"] if widths else []
 
 
 NPY_OBJECT = ".cnpy/cnpy.o"
