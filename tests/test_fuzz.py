@@ -37,7 +37,7 @@ def _grammar_for_generation() -> Lark:
     return Lark(grammar_path().read_text(), parser="lalr", lexer="basic", start="start")
 
 
-NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "act", "relu", "bipolar", "mnist",
+NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "maxpool", "avgpool", "act", "relu", "bipolar", "mnist",
                          "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label", "uint8"])
 TERMINALS = {
     "NAME": NAMES,

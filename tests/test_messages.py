@@ -125,9 +125,17 @@ def test_a_fold_option_typo_suggests_the_fold_option():
 
 
 def test_a_construct_not_in_the_language_yet_names_the_nearest_one():
-    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "avgpool (2)\n"))
-    assert (diag.code, diag.message) == ("Q029", "'avgpool' (average pooling) is not in the language yet")
-    assert diag.hint.startswith("the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool")
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "depthwise (2)\n"))
+    assert (diag.code, diag.message) == ("Q029", "'depthwise' (depthwise convolution) is not in the language yet")
+    assert diag.hint.startswith("'conv2d' convolves all input channels")
+
+
+def test_pytorch_and_keras_names_of_average_pooling_point_to_avgpool():
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "AvgPool2d (2)\n"))
+    assert (diag.code, diag.hint) == ("Q022", "did you mean 'avgpool'?")
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "GlobalAveragePool\n"))
+    assert (diag.code, diag.hint) == ("Q022", "did you mean 'avgpool'? (without a kernel it pools the whole "
+                                      "feature map)")
 
 
 def test_the_users_data_is_described_by_its_own_options():

@@ -197,17 +197,33 @@ def all_nodes(graph):
 FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the unit after them
 
 
+def _owner_kind(node) -> str | None:
+    """Which kind of spec layer a FINN unit implements, as ``match_units`` counts them."""
+    if node.op_type.startswith("MVAU"):
+        return "MVAU"
+    if node.op_type.startswith("StreamingMaxPool"):
+        return "maxpool"
+    if node.op_type.startswith("Pool"):
+        from qonnx.util.basic import get_by_name
+
+        function = get_by_name(getattr(node, "attribute", ()), "Function")
+        return "avgpool" if function is not None and function.s.decode() == "QuantAvgPool" else "maxpool"
+    return None
+
+
 def match_units(nodes, spec: m.Spec) -> dict[str, str]:
     """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
-    matrix unit (MVAU) is the n-th linear/conv layer, the n-th Pool/StreamingMaxPool the n-th
-    maxpool, LabelSelect the output, a thresholding unit before any MVAU the input's quantizer
+    matrix unit (MVAU) is the n-th linear/conv layer, the n-th max-pooling unit (StreamingMaxPool,
+    or Pool computing MaxPool) the n-th maxpool, the n-th Pool computing QuantAvgPool the n-th
+    avgpool, LabelSelect the output, a thresholding unit before any MVAU the input's quantizer
     ('input'); a sliding-window generator or padding unit belongs to the unit it feeds (a conv's
-    MVAU, or the Pool of a maxpool)."""
+    MVAU, or the Pool of a maxpool or avgpool)."""
     nodes = list(nodes)
+    layers = spec.network.layers
     owners = {
-        "MVAU": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.WeightLayer)),
-        "Pool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
-        "StreamingMaxPool": iter(layer.name for layer in spec.network.layers if isinstance(layer, m.MaxPool)),
+        "MVAU": iter(layer.name for layer in layers if isinstance(layer, m.WeightLayer)),
+        "maxpool": iter(layer.name for layer in layers if isinstance(layer, m.MaxPool)),
+        "avgpool": iter(layer.name for layer in layers if isinstance(layer, m.AvgPool)),
     }
     matched: dict[str, str] = {}
     first_mvau = next((i for i, node in enumerate(nodes) if node.op_type.startswith("MVAU")), len(nodes))
@@ -216,7 +232,7 @@ def match_units(nodes, spec: m.Spec) -> dict[str, str]:
             matched[node.name] = "input"
             break
     for node in nodes:
-        kind = next((k for k in owners if node.op_type.startswith(k)), None)
+        kind = _owner_kind(node)
         layer = next(owners[kind], None) if kind else ("output" if node.op_type.startswith("LabelSelect") else None)
         if layer is not None:
             matched[node.name] = layer

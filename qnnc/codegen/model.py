@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from qnnc.codegen.pycode import call, ident, literal, mapping_block
 from qnnc.passes.facts import Facts
+from qnnc.passes.quant import summed_bits
+from qnnc.passes.shapes import pool_window
 from qnnc.spec import model as m
 
 
@@ -31,13 +33,22 @@ def input_module(inp: m.InputSpec) -> Module | None:
     return Module("input_quant", call("QuantIdentity", act_quant=quant, bit_width=literal(q.bits)))
 
 
-def act_ctor(layer: m.Act) -> str:
+def act_ctor(layer: m.Act, pooled: bool = False) -> str:
+    """``pooled``: an average pool follows, which needs the quantized tensor (its scale and bits)."""
     bits = literal(layer.bits)
     if layer.func in ("bipolar", "hardtanh"):
         return call("QuantIdentity", act_quant="CommonActQuant", bit_width=bits)
     if layer.func == "relu":
-        return call("QuantReLU", bit_width=bits)
+        return call("QuantReLU", bit_width=bits, **({"return_quant_tensor": "True"} if pooled else {}))
     return call("QuantIdentity", bit_width=bits)
+
+
+def avgpool_ctor(layer: m.AvgPool, shape, bits: int) -> str:
+    """Brevitas' average pool keeping the whole sum of each window (FINN's QuantAvgPool2d, with
+    no bits dropped): ``bits`` wide, at the average's scale."""
+    kernel, stride = pool_window(layer, shape)
+    return call("TruncAvgPool2d", indent=8, kernel_size=literal(kernel), stride=literal(stride),
+                trunc_quant=f"TruncTo8bit.let(bit_width={literal(bits)})", return_quant_tensor="False")
 
 
 class _Channels:
@@ -65,9 +76,11 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
+    bits = 0  # of the last activation
     # An MLP flattens before quantizing its input (flatten0 goes first, below), so FINN's input
     # thresholds see a flat tensor and no layout transpose is left outside the dataflow partition.
-    for layer, shape in zip(net.layers, facts.shapes, strict=True):
+    following = [*net.layers[1:], None]
+    for layer, shape, after in zip(net.layers, facts.shapes, following, strict=True):
         name = ident(layer.name)
         if isinstance(layer, m.Linear):
             ctor = call("QuantLinear", indent=8, in_features=ch.expr, out_features=f"w[{literal(name)}]",
@@ -86,7 +99,10 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
             out.append(Module(name, call(cls, ch.expr), ch.group))
         elif isinstance(layer, m.Act):
-            out.append(Module(name, act_ctor(layer)))
+            out.append(Module(name, act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
+            bits = layer.bits
+        elif isinstance(layer, m.AvgPool):  # lint: right after a relu, whose bits are ``bits``
+            out.append(Module(name, avgpool_ctor(layer, shape.inp, summed_bits(layer, shape.inp, bits))))
         elif isinstance(layer, m.MaxPool):
             out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
@@ -128,7 +144,9 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
         }),
         "clipped": literal(tuple(layer.name for layer in weights if layer.weights <= 2)),
         "modules": mods,
-        "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods if mod.ctor.startswith("Quant")})),
+        "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods
+                                             if mod.ctor.startswith(("Quant", "TruncAvgPool2d"))})),
+        "truncation": any(mod.ctor.startswith("TruncAvgPool2d") for mod in mods),
         "float_weights": any(layer.weights > 2 for layer in weights),
         "body": [mod.attr for mod in mods if mod.attr != head],
         "forward_expr": f"self.{head}(self.logits(x))" if head else "self.logits(x)",

@@ -12,6 +12,7 @@ from qnnc.errors import Diagnostic
 from qnnc.hw import analytic, solver
 from qnnc.hw.boards import BOARDS
 from qnnc.passes.facts import Facts
+from qnnc.passes.quant import summed_bits
 from qnnc.spec import model as m
 from qnnc.spec import target as hw_target
 
@@ -36,6 +37,8 @@ def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
             found.append(analytic.MatrixUnit(
                 name=layer.name, mw=shape.inp[0] * k * k, mh=shape.out[0], pixels=pixels,
                 wbits=layer.weights, abits=bits, signed_input=kind != "unsigned" and not xnor))
+        elif isinstance(layer, m.AvgPool):
+            bits = summed_bits(layer, shape.inp, bits)
         elif isinstance(layer, m.Act):
             bits, kind = (1, "bipolar") if layer.func == "bipolar" else \
                 (layer.bits, "unsigned" if layer.func == "relu" else "signed")

@@ -2,7 +2,7 @@
 
 FINN's MVAU needs PE | output width (MH) and SIMD | input width (MW); a convolution's sliding
 window generator feeds SIMD channels at a time, so there SIMD | input channels; FINN's
-StreamingMaxPool needs PE | channels.
+StreamingMaxPool and the Pool unit of an average pool need PE | channels.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from qnnc.spec import model as m
 
 MVAU_OPTIONS = ("pe", "simd", "ram_style", "resType", "mem_mode")
 INPUT_UNIT = "input"  # 'fold input': FINN's thresholding unit of the input quantizer
-FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "maxpool": ("pe",)}
+FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "maxpool": ("pe",), "avgpool": ("pe",)}
 
 
 def near_divisors(n: int, wanted: int, count: int = 3) -> list[int]:

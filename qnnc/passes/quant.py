@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from qnnc.errors import Diagnostic
 from qnnc.passes.facts import Facts
+from qnnc.passes.shapes import pool_window
 from qnnc.spec import model as m
 
 QUANT, ACC, FLOAT = "quantized", "integer accumulator", "float"
@@ -36,10 +37,14 @@ def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnost
     found.extend(_check_input_rounding(net.input))
     found.extend(_check_bipolar_input(net))
     source = "the input"
+    previous = None
     for layer in net.layers:
         state, diag = _step(layer, state, source)
         if diag:
             found.append(diag)
+        if isinstance(layer, m.AvgPool) and not diag:
+            found.extend(_check_avgpool(layer, previous, facts.shape_of(layer.name).inp))
+        previous = layer
         if not isinstance(layer, (m.Flatten, m.Dropout)):
             source = f"'{layer.name}'"
     found.extend(_check_output(net, state, facts))
@@ -64,12 +69,43 @@ def _step(layer, state: str, source: str) -> tuple[str, Diagnostic | None]:
                 "scale of 1 or a bipolar output", layer.span,
                 hint="use 'act bipolar' for 1 bit, or give the relu 2 bits or more")
         return QUANT, None
-    if isinstance(layer, m.MaxPool) and state == FLOAT:
+    if isinstance(layer, m.MaxPool | m.AvgPool) and state == FLOAT:
         return FLOAT, Diagnostic(
-            "Q043", f"maxpool '{layer.name}' works on the float output of {source}", layer.span,
+            "Q043", f"{layer.kind} '{layer.name}' works on the float output of {source}", layer.span,
             hint="pool after the quantized activation, as FINN's CNV does",
         )
     return state, None
+
+
+def _check_avgpool(layer: m.AvgPool, previous, shape: tuple[int, ...]) -> list[Diagnostic]:
+    """FINN's Pool unit sums each window of an unsigned integer stream (Brevitas' TruncAvgPool2d
+    becomes FINN's QuantAvgPool2d); qnnc keeps the whole sum, which is bit-exact when the window's
+    area is a power of two (the average's scale is then a shift)."""
+    if not (isinstance(previous, m.Act) and previous.func == "relu"):
+        after = "the input" if previous is None else f"the {previous.func} activation '{previous.name}'" \
+            if isinstance(previous, m.Act) else f"{previous.kind} '{previous.name}'"
+        return [Diagnostic(
+            "Q043", f"avgpool '{layer.name}' comes after {after}; FINN's average pool sums the unsigned integers "
+            "of a quantized relu", layer.span, hint=f"put 'act relu N bit' right before '{layer.name}'")]
+    kernel, stride = pool_window(layer, shape)
+    if kernel & (kernel - 1):
+        near = sorted({1 << (kernel.bit_length() - 1), 1 << kernel.bit_length()} - {1})
+        return [Diagnostic(
+            "Q043", f"avgpool '{layer.name}' has a {kernel}x{kernel} window; qnnc maps average pooling onto FINN "
+            "bit-exactly only for windows whose side is a power of two", layer.span,
+            hint=f"use a kernel of {' or '.join(map(str, near))}, or 'maxpool ({kernel})'")]
+    if stride > kernel:
+        return [Diagnostic(
+            "Q043", f"avgpool '{layer.name}' strides {stride} over a {kernel}x{kernel} window; FINN's Pool unit "
+            "needs a stride of at most the kernel", layer.span, hint=f"use a stride of {kernel} or less")]
+    return []
+
+
+def summed_bits(layer: m.AvgPool, shape: tuple[int, ...], bits: int) -> int:
+    """The bits of an average pool's output: the whole sum of ``bits``-bit values over a window
+    whose area is a power of two."""
+    kernel, _ = pool_window(layer, shape)
+    return bits + 2 * (kernel.bit_length() - 1)
 
 
 def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnostic]:

@@ -16,22 +16,18 @@ from qnnc.syntax import ast
 
 SECTIONS = ("network", "train", "target", "sweep")
 REQUIRED = ("network", "train", "target")
-LAYER_KINDS = ("linear", "conv2d", "maxpool", "flatten", "batchnorm", "act", "dropout")
+LAYER_KINDS = ("linear", "conv2d", "maxpool", "avgpool", "flatten", "batchnorm", "act", "dropout")
 POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
-              "dropout": ("p",)}
+              "avgpool": ("kernel", "stride"), "dropout": ("p",)}
 SYNONYMS = {
     "dense": "linear", "fc": "linear", "quantlinear": "linear", "conv": "conv2d", "quantconv2d": "conv2d",
     "bn": "batchnorm", "batchnorm1d": "batchnorm", "batchnorm2d": "batchnorm", "pool": "maxpool",
     "maxpool2d": "maxpool", "relu": "act relu", "hardtanh": "act hardtanh", "sign": "act bipolar",
+    "avgpool2d": "avgpool", "averagepool": "avgpool", "truncavgpool2d": "avgpool",
+    "globalavgpool": "avgpool", "globalaveragepool": "avgpool", "adaptiveavgpool2d": "avgpool",
 }
 # layers people write that qnnc does not map yet: what they are, and the nearest that it does
 NOT_YET = {
-    "avgpool": ("average pooling", "the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool"),
-    "avgpool2d": ("average pooling", "the nearest is 'maxpool (k)', which FINN maps to StreamingMaxPool"),
-    "globalavgpool": ("global average pooling", "pool with 'maxpool (k)' where k is the feature map's size, or "
-                      "'flatten' then 'linear'"),
-    "globalaveragepool": ("global average pooling", "pool with 'maxpool (k)' where k is the feature map's size, or "
-                          "'flatten' then 'linear'"),
     "add": ("a residual sum", "write the block without its skip connection"),
     "residual": ("a residual block", "write the block without its skip connection"),
     "conv1d": ("1-D convolution", "'conv2d' convolves [C, H, W] inputs with square kernels; [C, L] inputs cannot be "
@@ -44,10 +40,11 @@ NOT_YET = {
 }
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
-    "linear": "fc", "conv2d": "conv", "maxpool": "pool", "flatten": "flatten", "batchnorm": "bn", "act": "act",
-    "dropout": "drop",
+    "linear": "fc", "conv2d": "conv", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten", "batchnorm": "bn",
+    "act": "act", "dropout": "drop",
 }
-POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "flatten": "flatten", "dropout": "drop"}
+POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten",
+                 "dropout": "drop"}
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -302,6 +299,8 @@ class _Builder:
             return None
         if kind not in LAYER_KINDS:
             hint = f"did you mean '{SYNONYMS[kind.lower()]}'?" if kind.lower() in SYNONYMS else None
+            if hint and kind.lower().startswith(("global", "adaptive")):
+                hint += " (without a kernel it pools the whole feature map)"
             self.error("Q022", f"unknown layer '{kind}'", head.kind_span,
                        hint or did_you_mean(kind, LAYER_KINDS) or one_of(LAYER_KINDS))
             return None

@@ -159,6 +159,16 @@ class MaxPool(LayerBase):
     stride: int | None = Field(default=None, ge=1, description="defaults to the kernel size")
 
 
+class AvgPool(LayerBase):
+    """Average pooling (Brevitas' TruncAvgPool2d; FINN's Pool unit): the sum of each window, kept
+    whole, at the scale of the average. Without a kernel, the whole feature map (global average
+    pooling)."""
+
+    kind: Literal["avgpool"] = "avgpool"
+    kernel: int | None = Field(default=None, ge=1, description="square window; none: the whole feature map")
+    stride: int | None = Field(default=None, ge=1, description="defaults to the kernel size")
+
+
 class Flatten(LayerBase):
     kind: Literal["flatten"] = "flatten"
 
@@ -183,8 +193,10 @@ class Dropout(LayerBase):
     p: float = Field(default=0.2, gt=0, lt=1, description="share of values zeroed in each training step")
 
 
-Layer = Annotated[Linear | Conv2d | MaxPool | Flatten | BatchNorm | Act | Dropout, Field(discriminator="kind")]
-LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, MaxPool, Flatten, BatchNorm, Act, Dropout)}
+Layer = Annotated[Linear | Conv2d | MaxPool | AvgPool | Flatten | BatchNorm | Act | Dropout,
+                  Field(discriminator="kind")]
+LAYER_MODELS = {m.model_fields["kind"].default: m
+                for m in (Linear, Conv2d, MaxPool, AvgPool, Flatten, BatchNorm, Act, Dropout)}
 
 
 class OutputSpec(Located):
