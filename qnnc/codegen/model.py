@@ -76,11 +76,10 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
-    bits = 0  # of the last activation
     # An MLP flattens before quantizing its input (flatten0 goes first, below), so FINN's input
     # thresholds see a flat tensor and no layout transpose is left outside the dataflow partition.
     following = [*net.layers[1:], None]
-    for layer, shape, after in zip(net.layers, facts.shapes, following, strict=True):
+    for i, (layer, shape, after) in enumerate(zip(net.layers, facts.shapes, following, strict=True)):
         name = ident(layer.name)
         if isinstance(layer, m.Linear):
             ctor = call("QuantLinear", indent=8, in_features=ch.expr, out_features=f"w[{literal(name)}]",
@@ -100,9 +99,9 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             out.append(Module(name, call(cls, ch.expr), ch.group))
         elif isinstance(layer, m.Act):
             out.append(Module(name, act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
-            bits = layer.bits
-        elif isinstance(layer, m.AvgPool):  # lint: right after a relu, whose bits are ``bits``
-            out.append(Module(name, avgpool_ctor(layer, shape.inp, summed_bits(layer, shape.inp, bits))))
+        elif isinstance(layer, m.AvgPool):  # lint: right after a relu, whose bits it sums
+            relu = net.layers[i - 1]
+            out.append(Module(name, avgpool_ctor(layer, shape.inp, summed_bits(layer, shape.inp, relu.bits))))
         elif isinstance(layer, m.MaxPool):
             out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
