@@ -45,8 +45,10 @@ def expected_parameters(spec: m.Spec, facts) -> int:
     for layer, shape in zip(spec.network.layers, facts.shapes, strict=True):
         if isinstance(layer, m.Linear):
             total += shape.inp[0] * layer.kept + (layer.kept if layer.bias else 0)
-        elif isinstance(layer, m.Conv2d):
-            total += shape.inp[0] * layer.kept * layer.kernel**2 + (layer.kept if layer.bias else 0)
+        elif isinstance(layer, m.Conv2d):  # a depthwise filter sees one channel
+            filters = shape.out[0]
+            seen = 1 if layer.depthwise else shape.inp[0]
+            total += seen * filters * layer.kernel**2 + (filters if layer.bias else 0)
         elif isinstance(layer, m.BatchNorm):
             total += 2 * shape.inp[0]
     return total
@@ -64,8 +66,8 @@ def test_instantiated_model_matches_spec(path, tmp_path):
             assert (module.in_features, module.out_features) == (shape.inp[0], layer.kept)
             assert int(module.quant_weight().bit_width) == layer.weights
         elif isinstance(layer, m.Conv2d):
-            assert (module.in_channels, module.out_channels, module.kernel_size) == (
-                shape.inp[0], layer.kept, (layer.kernel, layer.kernel))
+            assert (module.in_channels, module.out_channels, module.kernel_size, module.groups) == (
+                shape.inp[0], shape.out[0], (layer.kernel, layer.kernel), shape.inp[0] if layer.depthwise else 1)
             assert int(module.quant_weight().bit_width) == layer.weights
         elif isinstance(layer, m.Act):
             assert int(module.act_quant.bit_width()) == layer.bits

@@ -70,6 +70,9 @@ CASES = [
     ("tfc_w2a2 on zcu102 (no URAM)", variant(MNIST, "fps: 5e5").replace("target pynq-z2", "target zcu102")),
     ("tfc_w2a2 fps 5e5", variant(MNIST, "fps: 5e5")),
     ("digits_gap_w2a2 (average pools) fps 5e5", variant(ROOT / "specs" / "digits_gap_w2a2.qnn", "fps: 5e5")),
+    ("digits_mobilenet_w4a4 (depthwise) fps 1e5", variant(ROOT / "specs" / "digits_mobilenet_w4a4.qnn", "fps: 1e5")),
+    ("digits_mobilenet_w4a4, dw2 at max_lut 20%", variant(ROOT / "specs" / "digits_mobilenet_w4a4.qnn", "fps: max",
+                                                           "\n  max_lut: 20%\n  fold dw2 { pe: 32, simd: 9 }")),
     ("tfc_w2a2 fps 2e6 (above the I/O ceiling)", variant(MNIST, "fps: 2e6")),
     ("tfc_w2a2 max_lut 5%", variant(MNIST, "fps: max", "\n  max_lut: 5%")),
     ("sfc_w1a2 fps 8.5e5", variant(ROOT / "specs" / "sfc_w1a1.qnn", "fps: 8.5e5").replace(

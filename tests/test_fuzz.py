@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 from hypothesis.extra.lark import from_lark
 from lark import Lark
 
-from conftest import SPECS
+from conftest import ROOT, SPECS
 from qnnc.compiler import Compilation
 from qnnc.errors import QnncError, Source, SpecError
 from qnnc.syntax.format import format_module
 from qnnc.syntax.parser import grammar_path, parse
 
+MOBILENET = ROOT / "specs" / "digits_mobilenet_w4a4.qnn"  # depthwise convolutions
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -37,8 +38,8 @@ def _grammar_for_generation() -> Lark:
     return Lark(grammar_path().read_text(), parser="lalr", lexer="basic", start="start")
 
 
-NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "maxpool", "avgpool", "act", "relu", "bipolar", "mnist",
-                         "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label", "uint8"])
+NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "maxpool", "avgpool", "groups", "act", "relu", "bipolar",
+                         "mnist", "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label", "uint8"])
 TERMINALS = {
     "NAME": NAMES,
     "NUMBER": st.sampled_from(["0", "1", "2", "8", "16", "64", "784", "0.5", "1e6", "-3"]),
@@ -54,7 +55,7 @@ def test_grammar_generated_text_never_crashes(text):
     check(text)
 
 
-@pytest.mark.parametrize("path", SPECS[:4], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*SPECS[:4], MOBILENET], ids=lambda p: p.stem)
 @FUZZ
 @given(data=st.data())
 def test_mutated_real_specs_never_crash(path, data):
@@ -63,7 +64,7 @@ def test_mutated_real_specs_never_crash(path, data):
         i = data.draw(st.integers(0, len(text)))
         j = data.draw(st.integers(i, min(len(text), i + 12)))
         piece = data.draw(st.sampled_from(["", "(", ")", "{", "}", ",", ":", "\n", "-", "->", "+", "%", "0",
-                                           "99999999999999999999", "1e400", "0/0", "linear", "fold x {", "#",
+                                           "99999999999999999999", "1e400", "0/0", "linear", "fold x {", "#", "groups=",
                                            "9" * 5000, "1e-310", "4.9e-324", "\f", "\v", "\r", "\x1c", "\x85",
                                            "\u2028", "\u2029", "\r\n"]))
         text = text[:i] + piece + text[j:]

@@ -125,9 +125,15 @@ def test_a_fold_option_typo_suggests_the_fold_option():
 
 
 def test_a_construct_not_in_the_language_yet_names_the_nearest_one():
-    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "depthwise (2)\n"))
-    assert (diag.code, diag.message) == ("Q029", "'depthwise' (depthwise convolution) is not in the language yet")
-    assert diag.hint.startswith("'conv2d' convolves all input channels")
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "conv1d (2)\n"))
+    assert (diag.code, diag.message) == ("Q029", "'conv1d' (1-D convolution) is not in the language yet")
+    assert diag.hint.startswith("'conv2d' convolves [C, H, W] inputs")
+
+
+def test_names_of_depthwise_convolution_point_to_conv2d_with_groups():
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "DepthwiseConv2D (2)\n"))
+    assert (diag.code, diag.message) == ("Q022", "unknown layer 'DepthwiseConv2D'")
+    assert "'conv2d NAME (C, kernel=3, groups=C)'" in diag.hint
 
 
 def test_pytorch_and_keras_names_of_average_pooling_point_to_avgpool():

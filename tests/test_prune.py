@@ -43,3 +43,31 @@ def test_pruned_conv_net_keeps_the_strongest_channels_exactly(tmp_path):
         assert torch.equal(upto_conv1(new), upto_conv1(old)[:, keep["conv1"]])
         # the flattened fc0 input follows the kept channels, 4 positions each
         assert torch.equal(new.fc0.weight, old.fc0.weight[:, prune._expand(keep["conv1"], 4)])
+
+
+def test_pruning_the_layer_before_a_depthwise_conv_prunes_its_filters_too(tmp_path):
+    """A depthwise conv has one filter per channel of its input: pruning the pointwise conv
+    before it removes the same channels from its filters, batchnorm and everything after."""
+    text = (ROOT / "specs" / "digits_mobilenet_w4a4.qnn").read_text().replace(
+        "conv2d pw1 (32, kernel=1) + batchnorm + act relu",
+        "conv2d pw1 (32, kernel=1) + batchnorm + act relu sparsity 25%")
+    _, plan = plan_for(text)
+    module = import_model(write_plan(plan, tmp_path))
+    torch.manual_seed(0)
+    old = module.Net()
+    x = torch.randint(0, 17, (4, 1, 8, 8)).float()
+    old(x)
+    old.eval()
+    keep = prune.choose_kept(old, {"pw1": 0.25})
+    new = module.Net(widths={**old.widths, "pw1": 24}).eval()
+    prune.transfer(old, new, keep, module.PRUNE_GROUPS)
+    assert new.dw2.weight.shape == (24, 1, 3, 3) and new.dw2.groups == 24 and new.pw2.weight.shape == (64, 24, 1, 1)
+    assert torch.equal(new.dw2.weight, old.dw2.weight[keep["pw1"]])
+    with torch.no_grad():
+        def upto_dw2(net):
+            h = x * module.INPUT_SCALE
+            for name in ("conv0", "conv0_bn", "conv0_act", "dw1", "dw1_bn", "dw1_act", "pw1", "pw1_bn", "pw1_act",
+                         "dw2", "dw2_bn", "dw2_act"):
+                h = getattr(net, name)(h)
+            return h
+        assert torch.equal(upto_dw2(new), upto_dw2(old)[:, keep["pw1"]])

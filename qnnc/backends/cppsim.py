@@ -167,7 +167,51 @@ def generic_twin(model, keep: set[str] = frozenset()):
         for suffix in (HLS_SUFFIX, RTL_SUFFIX):
             if node.op_type.endswith(suffix) and node.name not in keep:
                 node.op_type, node.domain = node.op_type[: -len(suffix)], GENERIC_DOMAIN
-    return twin
+    return _depthwise_in_stream_order(twin)
+
+
+def _depthwise_in_stream_order(model):
+    """A depthwise unit (VVAU) reads its window generator's stream, PE channels at a time per
+    kernel position ([C/PE][K][PE] per pixel). FINN's Python window generator gives the windows
+    position by position ([K][C]), and FINN's Python VVAU takes that order only straight from a
+    window generator; fed through a FIFO or width converter (as in the generated design) it
+    reads stream order, and so does its C++. So there, the twin reorders the windows into
+    stream order, with plain ONNX operators, right before the VVAU."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+    from qonnx.custom_op.registry import getCustomOp
+
+    producers = {out: n for n in model.graph.node for out in n.output}
+    for node in list(model.graph.node):
+        producer = producers.get(node.input[0])
+        if not node.op_type.startswith("VVAU") or producer is None or \
+                producer.op_type.startswith("ConvolutionInputGenerator"):
+            continue
+        inst = getCustomOp(node)
+        channels, pe = inst.get_nodeattr("Channels"), inst.get_nodeattr("PE")
+        if pe == channels:
+            continue  # the two orders are one
+        window = int(np.prod(inst.get_nodeattr("Kernel")))
+        shape = model.get_tensor_shape(node.input[0])
+        split, ordered, back = (f"{node.name}_{n}" for n in ("windows", "windows_ordered", "windows_stream"))
+        model.graph.initializer.extend([
+            numpy_helper.from_array(np.array([-1, window, channels // pe, pe], dtype=np.int64), f"{split}_shape"),
+            numpy_helper.from_array(np.array(shape, dtype=np.int64), f"{back}_shape")])
+        reorder = [helper.make_node("Reshape", [node.input[0], f"{split}_shape"], [split]),
+                   helper.make_node("Transpose", [split], [ordered], perm=[0, 2, 1, 3]),
+                   helper.make_node("Reshape", [ordered, f"{back}_shape"], [back])]
+        pixels = int(np.prod(shape[:-1]))
+        for tensor, dims in ((split, [pixels, window, channels // pe, pe]),
+                             (ordered, [pixels, channels // pe, window, pe]), (back, list(shape))):
+            model.graph.value_info.append(helper.make_tensor_value_info(tensor, TensorProto.FLOAT, dims))
+        for tensor, n in ((f"{split}_shape", 4), (f"{back}_shape", len(shape))):
+            model.graph.value_info.append(helper.make_tensor_value_info(tensor, TensorProto.INT64, [n]))
+        at = list(model.graph.node).index(node)
+        for i, n in enumerate(reorder):
+            model.graph.node.insert(at + i, n)
+        model.set_tensor_datatype(back, model.get_tensor_datatype(node.input[0]))
+        node.input[0] = back
+    return model
 
 
 def run_both(simulated, reference, x) -> tuple[dict, dict]:

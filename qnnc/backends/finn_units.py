@@ -11,6 +11,7 @@ one PE; an HLS matrix unit's weight stream stays within FINN's widest ap_int.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,6 +49,21 @@ def mvau_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[di
                 yield {"PE": pe, "SIMD": simd, "ram_style": style}
 
 
+def vvau_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[dict]:
+    """A depthwise unit: PE divides the channels, SIMD the window, and SIMD grows only at full PE
+    (FINN's SetFolding: the depthwise window generator streams PE channels at a time)."""
+    ch = inst.get_nodeattr("Channels")
+    window = math.prod(inst.get_nodeattr("Kernel"))
+    wbits = inst.get_input_datatype(1).bitwidth()
+    decoupled = inst.get_nodeattr("mem_mode") == "internal_decoupled"
+    for pe in divisors(ch):
+        for simd in divisors(window) if pe == ch else (1,):
+            if op_type.endswith("_hls") and decoupled and pe * simd * wbits > MAX_AP_INT_BITS:
+                continue
+            for style in ram_styles if decoupled else (inst.get_nodeattr("ram_style"),):
+                yield {"PE": pe, "SIMD": simd, "ram_style": style}
+
+
 def channels(inst) -> int:
     return int(_attr(inst, "NumChannels") or inst.get_normal_output_shape()[-1])
 
@@ -64,11 +80,12 @@ def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dic
         return [{node.name: {"PE": pe}} for pe in divisors(inst.get_nodeattr("Labels"))]
     if op.startswith("FMPadding"):
         return [{node.name: {"SIMD": s}} for s in divisors(inst.get_nodeattr("NumChannels"))]
-    if op in POOLS:
+    if op in POOLS or op.startswith("VVAU"):  # one PE with the depthwise window generator feeding it
         window = model.find_producer(node.input[0])
         tied = window is not None and window.op_type.startswith("ConvolutionInputGenerator")
-        return [{node.name: {"PE": pe}, **({window.name: {"SIMD": pe}} if tied else {})}
-                for pe in divisors(inst.get_nodeattr("Channels"))]
+        options = vvau_options(inst, op, ram_styles) if op.startswith("VVAU") else \
+            ({"PE": pe} for pe in divisors(inst.get_nodeattr("Channels")))
+        return [{node.name: o, **({window.name: {"SIMD": o["PE"]}} if tied else {})} for o in options]
     if op.startswith("ConvolutionInputGenerator"):
         if inst.get_nodeattr("depthwise"):
             return []  # folded with the pool or depthwise unit it feeds
@@ -195,12 +212,13 @@ def all_nodes(graph):
 
 
 FEEDERS = ("ConvolutionInputGenerator", "FMPadding")  # units that only feed the unit after them
+WEIGHT_UNITS = ("MVAU", "VVAU")  # a linear or conv2d layer's unit; VVAU: a depthwise conv2d
 
 
 def _owner_kind(node) -> str | None:
     """Which kind of spec layer a FINN unit implements, as ``match_units`` counts them."""
-    if node.op_type.startswith("MVAU"):
-        return "MVAU"
+    if node.op_type.startswith(WEIGHT_UNITS):
+        return "weights"
     if node.op_type.startswith("StreamingMaxPool"):
         return "maxpool"
     if node.op_type.startswith("Pool"):
@@ -213,21 +231,22 @@ def _owner_kind(node) -> str | None:
 
 def match_units(nodes, spec: m.Spec) -> dict[str, str]:
     """FINN unit name -> the spec layer it implements. FINN keeps the layers' order: the n-th
-    matrix unit (MVAU) is the n-th linear/conv layer, the n-th max-pooling unit (StreamingMaxPool,
-    or Pool computing MaxPool) the n-th maxpool, the n-th Pool computing QuantAvgPool the n-th
-    avgpool, LabelSelect the output, a thresholding unit before any MVAU the input's quantizer
-    ('input'); a sliding-window generator or padding unit belongs to the unit it feeds (a conv's
-    MVAU, or the Pool of a maxpool or avgpool)."""
+    weight unit (MVAU, or VVAU for a depthwise conv) is the n-th linear/conv layer, the n-th
+    max-pooling unit (StreamingMaxPool, or Pool computing MaxPool) the n-th maxpool, the n-th
+    Pool computing QuantAvgPool the n-th avgpool, LabelSelect the output, a thresholding unit
+    before any weight unit the input's quantizer ('input'); a sliding-window generator or
+    padding unit belongs to the unit it feeds (a conv's MVAU or VVAU, or the Pool of a maxpool
+    or avgpool)."""
     nodes = list(nodes)
     layers = spec.network.layers
     owners = {
-        "MVAU": iter(layer.name for layer in layers if isinstance(layer, m.WeightLayer)),
+        "weights": iter(layer.name for layer in layers if isinstance(layer, m.WeightLayer)),
         "maxpool": iter(layer.name for layer in layers if isinstance(layer, m.MaxPool)),
         "avgpool": iter(layer.name for layer in layers if isinstance(layer, m.AvgPool)),
     }
     matched: dict[str, str] = {}
-    first_mvau = next((i for i, node in enumerate(nodes) if node.op_type.startswith("MVAU")), len(nodes))
-    for node in nodes[:first_mvau]:  # before any matrix unit, a thresholding unit is the input quantizer's
+    first = next((i for i, node in enumerate(nodes) if node.op_type.startswith(WEIGHT_UNITS)), len(nodes))
+    for node in nodes[:first]:  # before any matrix unit, a thresholding unit is the input quantizer's
         if node.op_type.startswith("Thresholding") and spec.network.input.quant is not None:
             matched[node.name] = "input"
             break

@@ -30,12 +30,12 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
         if fold is None:
             continue
         values = fold.model_dump(exclude_none=True)
-        if node.op_type.startswith("MVAU"):
+        if node.op_type.startswith(finn_units.WEIGHT_UNITS):
             pins[node.name] = {m.FINN_NAMES[k]: v for k, v in values.items()}
         elif node.op_type.startswith(("Pool", "LabelSelect", "Thresholding")) and "pe" in values:
             pins[node.name] = {"PE": values["pe"]}
         elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \
-                and isinstance(layers[owners[node.name]], m.Conv2d):
+                and isinstance(layers[owners[node.name]], m.Conv2d) and not layers[owners[node.name]].depthwise:
             pins[node.name] = {"SIMD": values["simd"]}
     return pins
 

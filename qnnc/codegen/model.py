@@ -87,6 +87,12 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
                         weight_quant=_weight_quant(layer.weights))
             out.append(Module(name, ctor, name, ch.group, ch.repeat))
             ch.after_weights(name)
+        elif isinstance(layer, m.Conv2d) and layer.depthwise:  # one filter per channel: pruned with its input
+            ctor = call("QuantConv2d", indent=8, in_channels=ch.expr, out_channels=ch.expr, groups=ch.expr,
+                        kernel_size=literal(layer.kernel), stride=literal(layer.stride),
+                        padding=literal(layer.padding), bias=literal(layer.bias),
+                        weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
+            out.append(Module(name, ctor, ch.group))
         elif isinstance(layer, m.Conv2d):
             ctor = call("QuantConv2d", indent=8, in_channels=ch.expr, out_channels=f"w[{literal(name)}]",
                         kernel_size=literal(layer.kernel), stride=literal(layer.stride),

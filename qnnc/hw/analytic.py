@@ -1,4 +1,5 @@
-"""FINN's cost model of its matrix unit (MVAU), in plain Python, for ``qnnc lint``.
+"""FINN's cost model of its matrix unit (MVAU) and of its depthwise vector unit (VVAU), in
+plain Python, for ``qnnc lint``.
 
 Lint must answer in well under a second and FINN takes seconds to import, so lint costs the
 spec's weight layers with the formulas of FINN's HLS matrix unit (``MVAU_hls``, the one FINN
@@ -9,9 +10,12 @@ width in simple-dual-port RAMB18 shapes (UG573); URAM for ``ram_style: ultra``; 
 ``resType: dsp``; every ``ram_style`` and ``mem_mode`` by FINN's own rules, and weights at the
 width FINN's hardware stores them (bipolar weights are INT2 outside XNOR mode). The accumulator
 width is the data-type bound (FINN later narrows it to the trained weights), so lint's numbers
-are an upper bound for these units; the other units (window generators, thresholds, label select) are not costed here.
-``tests/test_hw_analytic.py`` checks these formulas against finn-plus's own, unit by unit; the
-build always uses FINN's model itself (``qnnc.backends.finn_units``).
+are an upper bound for these units. A depthwise convolution's VVAU is the same model on its
+K*K window and channels, with FINN's VVAU differences: the thresholds it absorbs counted in
+LUTs, one DSP product per PE, its own RAMB18 steps. The other units (window generators,
+thresholds, label select) are not costed here. ``tests/test_hw_analytic.py`` checks these
+formulas against finn-plus's own, unit by unit; the build always uses FINN's model itself
+(``qnnc.backends.finn_units``).
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class MatrixUnit:
     wbits: int  # the spec's weight bits (1: bipolar)
     abits: int  # input bits (1: bipolar)
     signed_input: bool
+    depthwise: bool = False  # FINN's vector-vector unit (VVAU): mw is the window K*K, mh the channels
+    out_bits: int = 0  # a depthwise unit's thresholded output bits (0: no activation absorbed)
 
     @property
     def xnor(self) -> bool:
@@ -92,14 +98,24 @@ def lut(u: MatrixUnit, s: Setting) -> int:
     memory = s.pe * q * w * math.ceil(_depth(u, s) / 64) if _in_luts(u, s) else 0
     multipliers = 0 if s.res_type == "dsp" else q * (2 * math.ceil((w + a) / 6) - 1) * (w + a)
     adder_tree = (w + a) * (2 * q - 1)
-    return int(300 + 1.1 * s.pe * (multipliers + adder_tree + accumulator_bits(u, s)) + memory)
+    acc = accumulator_bits(u, s)
+    thresholds = 0.0
+    if u.depthwise and u.out_bits:  # the VVAU counts the thresholds it absorbed, and their comparators
+        levels = 2 ** u.out_bits - 1
+        thresholds = levels * acc * (u.mh // s.pe) / 64 + levels * acc
+    return int(300 + 1.1 * s.pe * (multipliers + adder_tree + acc + thresholds) + memory)
 
 
 def dsp(u: MatrixUnit, s: Setting) -> int:
-    return s.pe * s.simd * math.ceil((weight_bits(u, s) + u.abits) / 48) if s.res_type == "dsp" else 0
+    if s.res_type != "dsp":
+        return 0
+    per_pe = 1 if u.depthwise else s.simd  # FINN's VVAU model counts one product per PE
+    return s.pe * per_pe * math.ceil((weight_bits(u, s) + u.abits) / 48)
 
 
 def bram18(u: MatrixUnit, s: Setting) -> int:
+    if u.depthwise:
+        return _vvau_bram18(u, s)
     if s.mem_mode == "external" or _in_luts(u, s) or (s.mem_mode == "internal_decoupled" and s.ram_style == "ultra"):
         return 0
     depth = _depth(u, s)
@@ -115,8 +131,29 @@ def bram18(u: MatrixUnit, s: Setting) -> int:
     return math.ceil(depth / 512) * math.ceil(width / 36)
 
 
+def _vvau_bram18(u: MatrixUnit, s: Setting) -> int:
+    """FINN's VVAU rule: memories of at most 128 words go to LUTs under 'auto' too, and the
+    RAMB18 shapes are counted in 4-, 8-, 16- and 32-bit steps."""
+    depth, width = _depth(u, s), s.pe * s.simd * weight_bits(u, s)
+    if (s.mem_mode == "internal_decoupled" and s.ram_style in ("distributed", "ultra")) or s.mem_mode == "external" \
+            or (depth <= 128 and (s.ram_style == "auto" or s.mem_mode == "internal_embedded")):
+        return 0
+    if width <= 2:
+        return math.ceil(depth / (16384 // width))
+    if width <= 4:
+        return math.ceil(depth / 4096)
+    if width <= 9:
+        return math.ceil(depth / 2048) * math.ceil(width / 8)
+    if width <= 18 or depth > 512:
+        return math.ceil(depth / 1024) * math.ceil(width / 16)
+    return math.ceil(depth / 512) * math.ceil(width / 32)
+
+
 def uram(u: MatrixUnit, s: Setting) -> int:
-    """FINN's URAM rule, as FINN has it (an embedded memory deeper than 128 counts URAM too)."""
+    """FINN's URAM rule, as FINN has it (an embedded memory deeper than 128 counts URAM too,
+    except in the VVAU's model)."""
+    if u.depthwise and s.mem_mode == "internal_embedded":
+        return 0
     if s.mem_mode == "external" or (s.mem_mode == "internal_decoupled" and s.ram_style != "ultra") or \
             (s.mem_mode == "internal_embedded" and _depth(u, s) <= 128):
         return 0
@@ -149,6 +186,12 @@ def storage_options(has_uram: bool) -> tuple[str, ...]:
     return ("auto", "distributed", "ultra") if has_uram else ("auto", "distributed")
 
 
+def legal(u: MatrixUnit, pe: int, simd: int) -> bool:
+    """FINN's folding rule beyond divisibility: a depthwise unit's window generator streams PE
+    channels at a time, so SIMD (the window's parallelism) grows only once PE takes all channels."""
+    return not u.depthwise or simd == 1 or pe == u.mh
+
+
 def unit(u: MatrixUnit, pinned: dict | None = None, has_uram: bool = False) -> Unit:
     """The unit with every legal folding (or only those agreeing with the spec's fold line,
     whose settings are in FINN's attribute names). Layers of one shape and types share one tuple
@@ -166,6 +209,8 @@ def _choices(u: MatrixUnit, pinned_items: tuple, has_uram: bool) -> tuple[Choice
         for simd in thinned(divisors(u.mw)):
             if pe * simd * weight_bits(u, Setting(pe, simd)) > MAX_AP_INT_BITS and not pinned:
                 continue  # FINN's widest ap_int (a fold line is taken as written)
+            if not legal(u, pe, simd) and not pinned:
+                continue
             for style in styles:
                 s = Setting(pe, simd, style, pinned.get("mem_mode", "internal_decoupled"),
                             pinned.get("resType", "auto"))

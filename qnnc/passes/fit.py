@@ -28,21 +28,35 @@ def value_type(inp: m.InputSpec) -> tuple[int, str]:
 def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
     bits, kind = value_type(spec.network.input)
     found = []
-    for layer in spec.network.layers:
+    layers = spec.network.layers
+    for i, layer in enumerate(layers):
         shape = facts.shape_of(layer.name)
         if isinstance(layer, m.WeightLayer):
             k = layer.kernel if isinstance(layer, m.Conv2d) else 1
             pixels = math.prod(shape.out[1:]) if isinstance(layer, m.Conv2d) else 1
             xnor = layer.weights == 1 and kind == "bipolar"  # FINN's XNOR mode: inputs as 0/1
+            depthwise = isinstance(layer, m.Conv2d) and layer.depthwise
             found.append(analytic.MatrixUnit(
-                name=layer.name, mw=shape.inp[0] * k * k, mh=shape.out[0], pixels=pixels,
-                wbits=layer.weights, abits=bits, signed_input=kind != "unsigned" and not xnor))
+                name=layer.name, mw=k * k if depthwise else shape.inp[0] * k * k, mh=shape.out[0], pixels=pixels,
+                wbits=layer.weights, abits=bits, signed_input=kind != "unsigned" and not xnor,
+                depthwise=depthwise, out_bits=_activation_bits(layers[i + 1:]) if depthwise else 0))
         elif isinstance(layer, m.AvgPool):
             bits = summed_bits(layer, shape.inp, bits)
         elif isinstance(layer, m.Act):
             bits, kind = (1, "bipolar") if layer.func == "bipolar" else \
                 (layer.bits, "unsigned" if layer.func == "relu" else "signed")
     return found
+
+
+def _activation_bits(after) -> int:
+    """The bits of the activation FINN absorbs into a unit as thresholds: the first quantized
+    activation after it, past batchnorm and dropout (0: none)."""
+    for layer in after:
+        if isinstance(layer, m.Act):
+            return layer.bits
+        if not isinstance(layer, (m.BatchNorm, m.Dropout)):
+            return 0
+    return 0
 
 
 IO_UNIT = "input DMA"

@@ -1,8 +1,9 @@
 """Folding (PE/SIMD per layer) must respect FINN's divisibility rules.
 
 FINN's MVAU needs PE | output width (MH) and SIMD | input width (MW); a convolution's sliding
-window generator feeds SIMD channels at a time, so there SIMD | input channels; FINN's
-StreamingMaxPool and the Pool unit of an average pool need PE | channels.
+window generator feeds SIMD channels at a time, so there SIMD | input channels; a depthwise
+convolution's VVAU needs PE | channels and SIMD | window (K*K), SIMD > 1 only at PE = channels;
+FINN's StreamingMaxPool and the Pool unit of an average pool need PE | channels.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def limits(layer, shape) -> dict[str, tuple[int, str]]:
     pruned = " after pruning" if isinstance(layer, m.WeightLayer) and layer.kept != layer.out else ""
     if isinstance(layer, m.Linear):
         return {"pe": (shape.out[0], f"output width{pruned}"), "simd": (shape.inp[0], "input width")}
+    if isinstance(layer, m.Conv2d) and layer.depthwise:
+        return {"pe": (shape.out[0], "channels"), "simd": (layer.kernel ** 2, "window (kernel x kernel)")}
     if isinstance(layer, m.Conv2d):
         return {"pe": (shape.out[0], f"output channels{pruned}"), "simd": (shape.inp[0], "input channels")}
     return {"pe": (shape.inp[0], "channels")}
@@ -81,6 +84,12 @@ def _check_layer_fold(layer, fold: m.Fold, shape) -> list[Diagnostic]:
             code, f"{key.upper()} {value} does not divide the layer's {what} {width}", fold.span_of(key),
             hint=f"divisors of {width} near {value}: {near}",
         ))
+    if isinstance(layer, m.Conv2d) and layer.depthwise and (fold.simd or 1) > 1 and fold.pe != shape.out[0] \
+            and not found:
+        found.append(Diagnostic(
+            "Q031", f"SIMD {fold.simd} on depthwise conv2d '{layer.name}' needs PE {shape.out[0]} (all its "
+            f"channels): FINN's window generator streams PE channels at a time", fold.span_of("simd"),
+            hint=f"pe: {shape.out[0]}, or simd: 1"))
     return found
 
 

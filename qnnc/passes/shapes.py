@@ -46,7 +46,7 @@ def output_shape(layer, shape: tuple[int, ...]) -> tuple[tuple[int, ...] | None,
         if isinstance(layer, m.Conv2d):
             kernel = layer.kernel
             h, w = (_window(d, layer.kernel, layer.stride, layer.padding) for d in shape[1:])
-            channels = layer.kept
+            channels = shape[0] if layer.depthwise else layer.kept
         else:
             kernel, stride = pool_window(layer, shape)
             h, w = (_window(d, kernel, stride) for d in shape[1:])
@@ -63,10 +63,46 @@ def output_shape(layer, shape: tuple[int, ...]) -> tuple[tuple[int, ...] | None,
     return shape, None
 
 
+def check_groups(layer: m.Conv2d, written: int) -> Diagnostic | None:
+    """A convolution with groups maps onto FINN only as a depthwise one (qonnx lowers it to a
+    vector-vector unit, VVAU): one group per input channel, as many outputs, weights of 2 bits
+    or more (bipolar weights would take FINN's XNOR path, which has no zero for the channels a
+    filter skips), no pruning of its own. ``written``: the input channels as the spec writes
+    them (before the previous layer's pruning)."""
+    if not layer.depthwise:
+        return None
+    at = layer.span_of("groups")
+    if layer.groups != written:
+        return Diagnostic(
+            "Q037", f"conv2d '{layer.name}' has groups={layer.groups} on {written} input channels: FINN maps "
+            "groups=1 and depthwise convolution (groups = input channels) only", at,
+            hint=f"groups={written} for depthwise, or groups=1; a grouped convolution is a depthwise one "
+                 f"(groups={written}) followed by a 1x1 conv2d")
+    if layer.out != written:
+        return Diagnostic(
+            "Q037", f"depthwise conv2d '{layer.name}' has {layer.out} outputs on {written} channels: FINN's "
+            "depthwise unit has one output per channel", layer.span_of("out"),
+            hint=f"write conv2d {layer.name} ({written}, ..., groups={written}); widen with a 1x1 conv2d after it")
+    if layer.weights == 1:
+        return Diagnostic(
+            "Q037", f"depthwise conv2d '{layer.name}' has bipolar (1-bit) weights: FINN's depthwise unit needs "
+            "weights with a zero (2 bits or more)", layer.span_of("weights"), hint="give it 'weights 2 bit' or more")
+    if layer.sparsity:
+        return Diagnostic(
+            "Q037", f"depthwise conv2d '{layer.name}' is pruned: its channels are those of its input",
+            layer.span_of("sparsity"), hint="prune the layer before it; its channels are pruned here too")
+    return None
+
+
 def infer_shapes(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     shape = spec.network.input.shape
+    written = shape[0] if shape else 0  # channels as the spec writes them, before pruning
     out: list[LayerShape] = []
     for layer in spec.network.layers:
+        if isinstance(layer, m.Conv2d) and len(shape) == 3 and (diag := check_groups(layer, written)):
+            return facts, [diag]
+        if isinstance(layer, m.WeightLayer):
+            written = layer.out
         new, diag = output_shape(layer, shape)
         if diag is not None:
             return facts, [diag]

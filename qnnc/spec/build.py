@@ -33,11 +33,11 @@ NOT_YET = {
     "conv1d": ("1-D convolution", "'conv2d' convolves [C, H, W] inputs with square kernels; [C, L] inputs cannot be "
                "convolved yet"),
     "maxpool1d": ("1-D max pooling", "'maxpool' pools square windows of [C, H, W] inputs"),
-    "depthwise": ("depthwise convolution", "'conv2d' convolves all input channels"),
-    "dwconv": ("depthwise convolution", "'conv2d' convolves all input channels"),
     "concat": ("joining streams", "the network is one chain of layers"),
     "upsample": ("upsampling", "the network is one chain of layers that keep or shrink their feature maps"),
 }
+# depthwise convolution is a conv2d with one group per channel, as PyTorch writes it
+DEPTHWISE_NAMES = ("depthwise", "dwconv", "dwconv2d", "depthwiseconv2d", "separableconv2d")
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
     "linear": "fc", "conv2d": "conv", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten", "batchnorm": "bn",
@@ -299,6 +299,9 @@ class _Builder:
             return None
         if kind not in LAYER_KINDS:
             hint = f"did you mean '{SYNONYMS[kind.lower()]}'?" if kind.lower() in SYNONYMS else None
+            if kind.lower() in DEPTHWISE_NAMES:
+                hint = "a depthwise convolution is a 'conv2d' with one group per input channel: " \
+                       "'conv2d NAME (C, kernel=3, groups=C)' on C channels"
             if hint and kind.lower().startswith(("global", "adaptive")):
                 hint += " (without a kernel it pools the whole feature map)"
             self.error("Q022", f"unknown layer '{kind}'", head.kind_span,

@@ -151,6 +151,12 @@ class Conv2d(WeightLayer):
     kernel: int = Field(default=3, ge=1, description="square kernel size")
     stride: int = Field(default=1, ge=1)
     padding: int = Field(default=0, ge=0)
+    groups: int = Field(default=1, ge=1, description="1: every output sees every input channel; the input "
+                        "channels (with as many outputs): depthwise, one filter per channel (FINN's VVAU)")
+
+    @property
+    def depthwise(self) -> bool:
+        return self.groups > 1
 
 
 class MaxPool(LayerBase):
