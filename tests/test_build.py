@@ -18,8 +18,8 @@ import pytest
 from conftest import MLP, ROOT
 from conftest import run_qnnc as qnnc
 
-# one worker runs every test of the group: they share a fixture built once (pytest-xdist --dist loadgroup)
-pytestmark = pytest.mark.xdist_group("built_mlp")
+# the tests of the built MLP run on one worker, which builds it once (pytest-xdist --dist loadgroup)
+BUILT = pytest.mark.xdist_group("built_mlp")
 
 
 def test_dry_run_shows_the_plan_and_writes_nothing(tmp_path):
@@ -64,6 +64,7 @@ def estimated(built_mlp):
 
 
 @pytest.mark.slow
+@BUILT
 def test_spec_to_finn_estimates_end_to_end(estimated):
     out, result = estimated
     assert result.returncode == 0, result.stdout + result.stderr
@@ -83,6 +84,7 @@ def test_spec_to_finn_estimates_end_to_end(estimated):
 
 
 @pytest.mark.slow
+@BUILT
 def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_build(estimated, simulation_sources):
     out, result = estimated
     stages = json.loads((out / "build.json").read_text())["stages"]
@@ -108,6 +110,7 @@ def test_every_node_of_the_generated_design_is_simulated_bit_exactly_in_the_buil
 
 
 @pytest.mark.slow
+@BUILT
 def test_rerunning_an_unchanged_build_does_nothing(estimated):
     out, _ = estimated
     start = time.perf_counter()
@@ -119,6 +122,7 @@ def test_rerunning_an_unchanged_build_does_nothing(estimated):
 
 
 @pytest.mark.slow
+@BUILT
 def test_a_target_change_reruns_the_estimate_only(estimated, tmp_path):
     out, _ = estimated
     changed = tmp_path / MLP.name  # same name: the generated files are the same
@@ -133,6 +137,7 @@ def test_a_target_change_reruns_the_estimate_only(estimated, tmp_path):
 
 
 @pytest.mark.slow
+@BUILT
 def test_a_corrupted_weight_is_caught_at_the_first_diverging_stage(estimated, tmp_path):
     from onnx import numpy_helper
     from qonnx.core.modelwrapper import ModelWrapper

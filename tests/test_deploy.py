@@ -16,7 +16,8 @@ import pytest
 
 from conftest import MLP, ROOT
 
-# one worker runs every test of the group: they share a fixture built once (pytest-xdist --dist loadgroup)
+# every test here uses the built MLP: they run on one worker, which builds it once (pytest-xdist
+# --dist loadgroup), with test_build.py's tests of it
 pytestmark = pytest.mark.xdist_group("built_mlp")
 
 

@@ -19,8 +19,10 @@ import pytest
 
 from conftest import ROOT
 
-# one worker runs every test of the group: they share fixtures made once (pytest-xdist --dist loadgroup)
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sweep")]
+pytestmark = pytest.mark.slow
+# the tests that share a module fixture run on one worker, which makes it once (pytest-xdist
+# --dist loadgroup); the others go wherever a worker is free
+SWEPT, POSTGRES = pytest.mark.xdist_group("swept"), pytest.mark.xdist_group("postgres")
 SPEC = """\
 network digits_sweep {
   input uint8[1, 8, 8] scale 1/16
@@ -56,6 +58,7 @@ def swept(tmp_path_factory):
     return spec, tmp / "out", qnnc("sweep", str(spec), "--out", str(tmp / "out"))
 
 
+@SWEPT
 def test_a_tiny_sweep_end_to_end(swept):
     spec, out, result = swept
     assert result.returncode == 0, result.stdout + result.stderr
@@ -83,6 +86,7 @@ def test_a_tiny_sweep_end_to_end(swept):
     assert "recommended: trial" in result.stdout
 
 
+@SWEPT
 def test_a_rerun_continues_and_never_retrains(swept):
     spec, out, _ = swept
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("trials/*/build/model.pt")}
@@ -182,6 +186,7 @@ def postgres():
     shutil.rmtree(home, ignore_errors=True)
 
 
+@POSTGRES
 def test_two_workers_share_one_study_in_postgresql(postgres, tmp_path):
     spec = tmp_path / "digits_sweep.qnn"
     spec.write_text(SPEC.replace("width: [1, 8]", "acts: [1, 2]"))
@@ -200,6 +205,7 @@ def test_two_workers_share_one_study_in_postgresql(postgres, tmp_path):
     assert len(ran) == 4  # the grid was split between the workers; a point drawn twice ran once
 
 
+@POSTGRES
 def test_trials_run_as_ray_tasks_on_a_local_cluster(postgres, tmp_path):
     ray = shutil.which("ray", path=str(Path(sys.executable).parent))
     port = free_port()

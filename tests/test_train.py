@@ -128,7 +128,7 @@ def test_the_validation_split_is_seeded_disjoint_and_complete():
 def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
     _, plan = plan_for(MLP)
     write_plan(plan, tmp_path)
-    proc = subprocess.Popen([sys.executable, "train.py", "--epochs", "40"], cwd=tmp_path,
+    proc = subprocess.Popen([sys.executable, "train.py", "--epochs", "10"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     ckpt = tmp_path / "checkpoints" / "last.pt"
     deadline = time.time() + 120
@@ -139,14 +139,14 @@ def test_kill_9_then_rerun_resumes_from_the_checkpoint(tmp_path):
     proc.wait()
     before = proc.stdout.read()
     done_before = before.count("epoch ") - before.count("resuming")
-    assert ckpt.exists() and 0 < done_before < 40
-    result = run_train(tmp_path, "--epochs", "40")
+    assert ckpt.exists() and 0 < done_before < 10
+    result = run_train(tmp_path, "--epochs", "10")
     assert result.returncode == 0, result.stderr
     assert "resuming from checkpoints/last.pt" in result.stdout
     epochs = [row["epoch"] for row in json.loads((tmp_path / "metrics.json").read_text())["curve"]]
-    assert epochs == list(range(1, 41))
-    first_run_again = result.stdout.count("/40 (train)")
-    assert first_run_again < 40  # the rerun did not start over
+    assert epochs == list(range(1, 11))
+    first_run_again = result.stdout.count("/10 (train)")
+    assert first_run_again < 10  # the rerun did not start over
 
 
 def _installed(spec) -> bool:

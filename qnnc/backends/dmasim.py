@@ -85,7 +85,7 @@ def read_memory(node, folder: Path, data: bytes, frames: int) -> np.ndarray:
     words = [int(w, 16) for w in (here / "stream_out.txt").read_text().split()]
     per_frame = len(words) // frames
     shape = inst.get_normal_output_shape()
-    return np.stack([from_words(inst, words[i * per_frame: (i + 1) * per_frame], here).reshape(shape)
+    return np.stack([from_words(inst, words[i * per_frame: (i + 1) * per_frame]).reshape(shape)
                      for i in range(frames)])
 
 
@@ -96,7 +96,7 @@ def write_memory(node, folder: Path, tensors: np.ndarray) -> bytes:
     from qnnc.backends.rtlsim import to_words
 
     inst, here = getCustomOp(node), folder / node.name
-    words = [w for tensor in tensors for w in to_words(inst, tensor, here)]
+    words = [w for tensor in tensors for w in to_words(inst, tensor)]
     (here / "stream_in.txt").write_text("".join(f"{int(w):x}\n" for w in words))
     _run(node, folder, ["stream_in.txt", "memory_out.bin", str(len(tensors))])
     return (here / "memory_out.bin").read_bytes()
