@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPECS = ("digits_mlp_w2a2", "tfc_w1a1", "tfc_w2a2", "digits_cnv_w2a2")
+SPECS = ("digits_mlp_w2a2", "tfc_w1a1", "tfc_w2a2", "digits_cnv_w2a2", "digits_mobilenet_w4a4")
 
 
 def kind(op_type: str) -> str:

@@ -113,3 +113,27 @@ def test_a_stream_wider_than_1024_bits_compiles_with_the_codes_own_width(tmp_pat
     assert width_flags([code]) == ["-DAP_INT_MAX_W=1536"]
     assert runs[True].returncode == 0
     assert runs[False].returncode != 0 and "exceeds the default max value 1024" in runs[False].stderr
+
+
+def test_rtl_nodes_alike_but_for_their_names_share_one_build(tmp_path):
+    """Two FIFOs of one depth and width (FINN names every node apart) build once; another depth,
+    other Verilator defines or a memory file beside the Verilog (read at run time under the
+    node's own name) each get a build of their own."""
+    import types
+
+    from qnnc.backends.rtlsim import _shared_key
+
+    def node(name: str, depth: int, memory: bool = False):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / f"{name}.v").write_text(f"module {name} ();\n  fifo #(.DEPTH({depth})) f ();\nendmodule\n")
+        if memory:
+            (folder / "memblock.dat").write_text("0f\n")
+        inst = types.SimpleNamespace(get_nodeattr=lambda _name: str(folder), get_outstream_width=lambda: 8)
+        return types.SimpleNamespace(name=name), inst, [str(folder / f"{name}.v")]
+
+    one, ten, deeper, with_memory = node("FIFO_1", 2), node("FIFO_10", 2), node("FIFO_2", 4), node("FIFO_3", 2, True)
+    key = _shared_key(*one, [])
+    assert key == _shared_key(*ten, []) != _shared_key(*deeper, [])
+    assert _shared_key(*one, ["-DFINN_SIMULATION"]) != key
+    assert _shared_key(*with_memory, []) is None

@@ -65,12 +65,78 @@ def prepare_rtl_node(model, node, folder: Path, fpgapart: str, clock_ns: float) 
 BEHAVIORAL = "FINN's behavioral model (FINN_SIMULATION, as in FINN's own behavioral RTL simulation)"
 
 
+SHARED = ".shared-builds"  # one build for every node whose Verilog is the same but for its name
+CANONICAL = "qnnc_node"  # the name such a build gives the node
+
+
 def _build(node, inst, code_dir: Path, folder: Path, sources: list[str], defines: list[str]) -> str | None:
-    """Verilator's build of the node's testbench; None, or the first error it gave."""
+    """The node's testbench in ``code_dir/obj``; None, or the first error Verilator gave. Nodes
+    whose Verilog differs only in their name (most FIFOs and width converters of a design) share
+    one build, made once under ``folder/.shared-builds``."""
+    key = _shared_key(node, inst, sources, defines)
+    if key is None:
+        return _verilate(node.name, inst, code_dir, folder, sources, defines)
+    shared = folder / SHARED / key
+    with _lock_of(key):
+        result = shared / "result.txt"
+        if not result.is_file():
+            own = Path(inst.get_nodeattr("code_gen_dir_ipgen"))
+            renamed = []
+            for source in map(Path, sources):
+                if source.parent == own:
+                    copy = shared / "src" / source.name.replace(node.name, CANONICAL)
+                    copy.parent.mkdir(parents=True, exist_ok=True)
+                    copy.write_text(source.read_text().replace(node.name, CANONICAL))
+                    source = copy
+                renamed.append(str(source))
+            result.write_text(_verilate(CANONICAL, inst, shared, folder, renamed, defines) or "")
+        error = result.read_text().replace(CANONICAL, node.name) or None
+    objects = code_dir / "obj"
+    shutil.rmtree(objects, ignore_errors=True)
+    with open(code_dir / "verilator.log", "a", encoding="utf-8") as log:
+        log.write(f"shared build {shared} ({' '.join(defines) or 'no defines'}): {error or 'built'}\n")
+    if error is None:
+        objects.mkdir()
+        shutil.copy2(shared / "obj" / "testbench", objects / "testbench")
+    return error
+
+
+def _shared_key(node, inst, sources: list[str], defines: list[str]) -> str | None:
+    """What a node's build depends on, its own name taken out; None when the node has files
+    besides its Verilog (memory files, named for the node and read at run time)."""
+    import hashlib
+
+    own = Path(inst.get_nodeattr("code_gen_dir_ipgen"))
+    listed = {Path(p) for p in sources}
+    if any(p not in listed for p in own.iterdir() if p.is_file()):
+        return None
+    digest = hashlib.sha256("\0".join([*defines, str(inst.get_outstream_width())]).encode())
+    for source in map(Path, sources):
+        text = source.read_bytes()
+        if source.parent == own:
+            digest.update(source.name.replace(node.name, CANONICAL).encode())
+            text = text.replace(node.name.encode(), CANONICAL.encode())
+        else:
+            digest.update(str(source).encode())
+        digest.update(hashlib.sha256(text).digest())
+    return digest.hexdigest()[:24]
+
+
+_KEY_LOCKS: dict[str, threading.Lock] = {}
+
+
+def _lock_of(key: str) -> threading.Lock:
+    with _RUNTIME_LOCK:
+        return _KEY_LOCKS.setdefault(key, threading.Lock())
+
+
+def _verilate(top: str, inst, code_dir: Path, folder: Path, sources: list[str], defines: list[str]) -> str | None:
+    """Verilator's build of a testbench around module ``top`` in ``code_dir/obj``; None, or the
+    first error it gave."""
     objects = code_dir / "obj"
     shutil.rmtree(objects, ignore_errors=True)
     verilate = [*verilator_command(), "--cc", "--exe", "-O1", "-Wno-fatal", "-Wno-lint", "-Wno-style", *defines,
-                "--prefix", "Vtop", "--top-module", node.name, "-CFLAGS",
+                "--prefix", "Vtop", "--top-module", top, "-CFLAGS",
                 f"-DQNNC_OUT_WIDTH={inst.get_outstream_width()}", "-Mdir", str(objects), *sources,
                 str(resource_dir("templates") / "hls" / "axis_tb.cpp"), "-o", "testbench"]
     for cmd in (verilate, ["make", "-s", "-C", str(objects), "-f", "Vtop.mk"]):
