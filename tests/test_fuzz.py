@@ -38,8 +38,9 @@ def _grammar_for_generation() -> Lark:
     return Lark(grammar_path().read_text(), parser="lalr", lexer="basic", start="start")
 
 
-NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "maxpool", "avgpool", "groups", "act", "relu", "bipolar",
-                         "mnist", "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label", "uint8"])
+NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "maxpool", "avgpool", "groups", "normalize", "act", "relu",
+                         "bipolar", "mnist", "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label",
+                         "uint8"])
 TERMINALS = {
     "NAME": NAMES,
     "NUMBER": st.sampled_from(["0", "1", "2", "8", "16", "64", "784", "0.5", "1e6", "-3"]),

@@ -137,10 +137,13 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
     weights = [layer for layer in spec.network.layers if isinstance(layer, m.WeightLayer)]
     inp = spec.network.input
     signed = inp.quant is not None and not inp.quant.startswith("uint")
+    norm = inp.normalization()
     return {
         "network": spec.network.name,
         "spec_name": spec_name,
         "input_scale": literal(inp.scale),
+        "normalization": norm and {"mean": literal(list(norm[0])), "std": literal(list(norm[1])),
+                                   "shape": "1, -1, 1, 1" if len(inp.shape) == 3 else "1, -1"},
         "signed_input": literal(signed),
         "widths": mapping_block({layer.name: layer.out for layer in weights}),
         "prune_groups": mapping_block({

@@ -160,6 +160,8 @@ def half_way_inputs(inp: m.InputSpec, most: int = 5) -> list[int]:
     scale = Fraction(inp.scale).limit_denominator(1 << 20)
     if raw is None or quant is None or quant.kind != "int" or scale == 0:
         return []
+    if inp.normalization() is not None:
+        return _half_way_normalized(inp, raw, quant.levels, quant.signed, most)
     signed, levels = quant.signed, quant.levels
     a, b = scale.numerator, scale.denominator
     c, d = (2 * a * levels, -b * levels) if signed else (a * levels, 0)
@@ -174,6 +176,26 @@ def half_way_inputs(inp: m.InputSpec, most: int = 5) -> list[int]:
     hi = min(raw.stop - 1, (levels * b - d) // c)
     start = lo + (first - lo) % step
     return list(range(start, hi + 1, step)[:most])
+MOST_RAW_VALUES = 1 << 16  # a normalized input's raw values are tried one by one up to this many
+
+
+def _half_way_normalized(inp: m.InputSpec, raw: range, levels: int, signed: bool, most: int) -> list[int]:
+    """With a normalisation (float mean and std per channel) the quantizer sees (v*scale - mean)
+    / std: the raw values (of a type with few enough) whose level lands half-way, to within
+    float32's precision (PyTorch computes it in float32, FINN's thresholds otherwise)."""
+    if len(raw) > MOST_RAW_VALUES:
+        return []
+    means, stds = inp.normalization()
+    found = set()
+    for mean, std in set(zip(means, stds, strict=True)):
+        for x in raw:
+            level = (x * inp.scale - mean) / std * levels
+            inside = (-levels if signed else 0) - 0.5 <= level <= levels + 0.5  # outside, it saturates
+            if inside and abs(level - math.floor(level) - 0.5) <= 1e-6 * max(1.0, abs(level)):
+                found.add(x)
+    return sorted(found)[:most]
+
+
 def _check_bipolar_input(net: m.NetworkSpec) -> list[Diagnostic]:
     """A bipolar input quantizer is absorbed only by a 1-bit (XNOR) first layer; before wider
     weights it stays a threshold unit with output scale 2, which FINN cannot convert."""
@@ -196,6 +218,7 @@ def _check_input_rounding(inp: m.InputSpec) -> list[Diagnostic]:
     return [Diagnostic(
         "Q047", f"{what} exactly half-way between two levels of the {inp.quant} input quantizer; Brevitas "
         "rounds half to even, FINN's thresholds round half up", inp.span,
-        hint="feed the raw integers without '-> quant', or pick a scale on the quantizer's grid",
+        hint="move the mean or std a little" if inp.normalization() is not None else
+        "feed the raw integers without '-> quant', or pick a scale on the quantizer's grid",
         severity="warning",
     )]

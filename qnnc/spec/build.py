@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyword
+import math
 import re
 
 from pydantic import BaseModel, ValidationError
@@ -226,10 +227,50 @@ class _Builder:
         if stmt.scale is not None and stmt.scale.value <= 0:
             self.error("Q015", "the input scale must be positive", stmt.scale.span)
             ok = False
-        if not ok:
+        norm = self._normalization(stmt) if stmt.norm is not None else {}
+        if not ok or norm is None:
             return None
         scale = stmt.scale.value if stmt.scale else 1.0
-        return m.InputSpec(dtype=stmt.dtype, shape=stmt.shape, scale=scale, quant=stmt.quant, span=stmt.span)
+        return m.InputSpec(dtype=stmt.dtype, shape=stmt.shape, scale=scale, quant=stmt.quant, span=stmt.span, **norm)
+
+    def _normalization(self, stmt: ast.InputStmt) -> dict | None:
+        """``normalize(mean=..., std=...)``: numbers or lists with one number per channel; FINN
+        absorbs it into the input quantizer's thresholds, so there must be one."""
+        found: dict[str, tuple[float, ...]] = {}
+        channels = stmt.shape[0] if len(stmt.shape) == 3 else 1
+        for arg in stmt.norm:
+            if arg.key not in ("mean", "std"):
+                self.error("Q014" if arg.key else "Q015", f"unknown option '{arg.key}' in normalize" if arg.key
+                           else "normalize takes named values", arg.span,
+                           did_you_mean(arg.key, ["mean", "std"]) if arg.key else "write normalize(mean=M, std=S)")
+                return None
+            if arg.key in found:
+                self.error("Q013", f"'{arg.key}' is given twice", arg.span)
+                return None
+            value = self.loc.value(arg.value, ("input", arg.key))
+            values = value if isinstance(value, list) else [value]
+            if not values or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+                self.error("Q015", f"normalize's {arg.key} is a number or a list of numbers, one per channel",
+                           arg.span)
+                return None
+            if len(values) not in (1, channels):
+                self.error("Q015", f"normalize's {arg.key} has {len(values)} values for {channels} channel"
+                           f"{'s' if channels > 1 else ''}", arg.span, f"give one value, or {channels}")
+                return None
+            if arg.key == "std" and any(v <= 0 for v in values):
+                self.error("Q015", "normalize's std must be positive", arg.span)
+                return None
+            found[arg.key] = tuple(float(v) for v in values)
+        missing = [k for k in ("mean", "std") if k not in found]
+        if missing:
+            self.error("Q016", f"normalize needs {' and '.join(missing)}", stmt.norm_span,
+                       "write normalize(mean=M, std=S)")
+            return None
+        if stmt.quant is None:
+            self.error("Q040", "a normalized input is not integer: FINN needs an input quantizer to absorb the "
+                       "normalisation into its thresholds", stmt.norm_span, "add '-> quant int8' (or another width)")
+            return None
+        return found
 
     def layers(self, stmts: list[ast.LayerStmt], defaults: m.Defaults):
         specs: list = []

@@ -103,6 +103,17 @@ class InputSpec(Located):
     shape: tuple[int, ...] = Field(description="per-sample shape, channels first: [C, H, W] or [N]")
     scale: float = Field(default=1.0, description="multiplier applied to raw values")
     quant: str | None = Field(default=None, description="input quantizer: bipolar, intN or uintN")
+    mean: tuple[float, ...] | None = Field(default=None, description="normalisation: subtracted after the scale, "
+                                           "one value per channel or one for all")
+    std: tuple[float, ...] | None = Field(default=None, description="normalisation: the divisor after the mean")
+
+    def normalization(self) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+        """Per channel (mean, std), or None: the quantizer then sees the scaled raw value, mapped
+        to [-1, 1] for a signed quantizer."""
+        if self.mean is None:
+            return None
+        channels = self.shape[0] if len(self.shape) == 3 else 1
+        return tuple(self.mean * (channels // len(self.mean))), tuple(self.std * (channels // len(self.std)))
 
     @property
     def raw_type(self) -> ValueType:

@@ -121,6 +121,8 @@ class InputStmt:
     span: Span = _pos()
     dtype_span: Span = _pos()
     quant_span: Span | None = _pos(None)
+    norm: tuple[Arg, ...] | None = None  # normalize(mean=..., std=...)
+    norm_span: Span | None = _pos(None)
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,7 @@ def statement(s: ast.Statement) -> str:
     if isinstance(s, ast.InputStmt):
         text = f"input {s.dtype}[{', '.join(map(str, s.shape))}]"
         text += f" scale {s.scale.text}" if s.scale is not None else ""
+        text += f" normalize{args(s.norm)}" if s.norm is not None else ""
         return text + (f" -> quant {s.quant}" if s.quant else "")
     if isinstance(s, ast.DefaultsStmt):
         return "defaults { " + ", ".join(entry(e) for e in s.entries) + " }" if s.entries else "defaults { }"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -237,6 +238,13 @@ class _Rules:
         return reduce
 
 
+class _Normalize(NamedTuple):
+    """An input statement's ``normalize(...)`` while its statement is built."""
+
+    args: tuple
+    span: Span
+
+
 class _ToAst:
     """The AST node of each grammar rule, from the rule's span and its value-carrying children
     (already AST nodes), called bottom up while Lark parses."""
@@ -252,6 +260,7 @@ class _ToAst:
         dtype, shape, *rest = children
         scale = next((c for c in rest if isinstance(c, ast.Number)), None)
         quant = next((c for c in rest if isinstance(c, Token)), None)
+        norm = next((c for c in rest if isinstance(c, _Normalize)), None)
         return ast.InputStmt(
             str(dtype),
             shape,
@@ -260,6 +269,8 @@ class _ToAst:
             span,
             Span.from_token(dtype),
             Span.from_token(quant) if quant else None,
+            norm.args if norm else None,
+            norm.span if norm else None,
         )
 
     def shape(self, span, children):
@@ -270,6 +281,9 @@ class _ToAst:
 
     def input_quant(self, span, children):
         return children[0]
+
+    def input_norm(self, span, children):
+        return _Normalize(tuple(a for a in (children[0] if children else ()) if a is not None), span)
 
     def defaults_stmt(self, span, children):
         return ast.DefaultsStmt(tuple(children), span)
