@@ -50,6 +50,21 @@ def lint():
     return diagnostics
 
 
+def bit_exact_untrained(comp: Compilation, root: Path, samples: int = 32):
+    """FINN's estimate of a spec with its initial weights in ``root``, checked bit-exact
+    (PyTorch, QONNX, FINN's streamlined and hardware-layer models on held-out samples); the
+    folded dataflow graph and which spec layer each of its nodes implements."""
+    from qnnc.backends.cppsim import dataflow_model
+    from qnnc.backends.finn_units import match_units
+    from qnnc.backends.verify import held_out, verify
+    from qnnc.pipeline.runner import estimate_untrained
+
+    estimate_untrained(comp, root, log=lambda _line: None)
+    assert verify(root, comp.spec, held_out(comp.spec, samples))["bit_exact"]
+    model = dataflow_model(root)
+    return model, match_units(model.graph.node, comp.spec)
+
+
 def run_qnnc(*args, env=None, cwd=ROOT) -> subprocess.CompletedProcess:
     """qnnc's command line, as a user runs it (from the checkout, unless ``cwd``)."""
     return subprocess.run([sys.executable, "-m", "qnnc", *args], cwd=cwd, capture_output=True, text=True,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, diagnostics
+from conftest import ROOT, bit_exact_untrained, diagnostics
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 from qnnc.passes.fit import matrix_units
@@ -65,17 +65,8 @@ def test_the_pool_is_bit_exact_through_finn_for_any_weights(acts, pool, tmp_path
     matrix unit after it reads the bits lint said."""
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.cppsim import dataflow_model
-    from qnnc.backends.finn_units import match_units
-    from qnnc.backends.verify import held_out, verify
-    from qnnc.pipeline.runner import estimate_untrained
-
     comp = Compilation(Source(spec_text(acts, pool), "t.qnn"))
-    root = tmp_path / "b"
-    estimate_untrained(comp, root, log=lambda _line: None)
-    assert verify(root, comp.spec, held_out(comp.spec))["bit_exact"]
-    model = dataflow_model(root)
-    owners = match_units(model.graph.node, comp.spec)
+    model, owners = bit_exact_untrained(comp, tmp_path / "b")
     pools = [n for n in model.graph.node if n.op_type.startswith("Pool")]
     assert [owners[n.name] for n in pools] == ["pool0"]
     assert getCustomOp(pools[0]).get_nodeattr("Function") == "QuantAvgPool"

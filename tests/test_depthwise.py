@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ROOT, diagnostics
+from conftest import ROOT, bit_exact_untrained, diagnostics
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 from qnnc.passes.fit import matrix_units
@@ -74,20 +74,13 @@ def test_a_depthwise_conv_is_bit_exact_through_finn_for_any_weights(bits, dw, fo
     from qonnx.core.onnx_exec import execute_onnx
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.cppsim import dataflow_model, generic_twin, simulate
-    from qnnc.backends.finn_units import match_units
-    from qnnc.backends.verify import held_out, verify
+    from qnnc.backends.cppsim import generic_twin, simulate
     from qnnc.hw import analytic
-    from qnnc.pipeline.runner import estimate_untrained
 
     text = spec_text(bits, dw, fold.replace(", fold", "\n  fold"), sparsity)
     comp = Compilation(Source(text, "t.qnn"))
     assert comp.diagnostics() == []
-    root = tmp_path / "b"
-    estimate_untrained(comp, root, log=lambda _line: None)
-    assert verify(root, comp.spec, held_out(comp.spec))["bit_exact"]
-    model = dataflow_model(root)
-    owners = match_units(model.graph.node, comp.spec)
+    model, owners = bit_exact_untrained(comp, tmp_path / "b")
     vvaus = [n for n in model.graph.node if n.op_type.startswith("VVAU")]
     assert [owners[n.name] for n in vvaus] == ["dw"]
     inst = getCustomOp(vvaus[0])

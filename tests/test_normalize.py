@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import diagnostics
+from conftest import bit_exact_untrained, diagnostics
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 from qnnc.passes.quant import half_way_inputs
@@ -76,16 +76,9 @@ def test_a_normalized_input_is_absorbed_by_finn_and_bit_exact_for_any_weights(te
     """Initial weights: PyTorch, QONNX, FINN's streamlined and hardware-layer models agree on
     held-out samples whose raw values cover 0..255; the estimate leaves nothing outside the
     accelerator (it refuses with Q042 otherwise), and the first unit thresholds the raw input."""
-    from qnnc.backends.cppsim import dataflow_model
-    from qnnc.backends.verify import held_out, verify
-    from qnnc.pipeline.runner import estimate_untrained
-
     write_data(tmp_path, shape, classes)
     (tmp_path / "n.qnn").write_text(text)
     comp = Compilation.from_path(tmp_path / "n.qnn")
     assert comp.diagnostics() == []
-    root = tmp_path / "b"
-    estimate_untrained(comp, root, log=lambda _line: None)
-    assert verify(root, comp.spec, held_out(comp.spec, 48))["bit_exact"]
-    first = dataflow_model(root).graph.node[0]
-    assert first.op_type.startswith("Thresholding")
+    model, owners = bit_exact_untrained(comp, tmp_path / "b", samples=48)
+    assert model.graph.node[0].op_type.startswith("Thresholding") and owners[model.graph.node[0].name] == "input"
