@@ -82,3 +82,16 @@ def test_a_normalized_input_is_absorbed_by_finn_and_bit_exact_for_any_weights(te
     assert comp.diagnostics() == []
     model, owners = bit_exact_untrained(comp, tmp_path / "b", samples=48)
     assert model.graph.node[0].op_type.startswith("Thresholding") and owners[model.graph.node[0].name] == "input"
+
+
+@pytest.mark.parametrize("norm,message", [
+    ("normalize(mean=true, std=0.25)", "normalize's mean is a number or a list of numbers, one per channel"),
+    ("normalize(mean=0.5, std=1e-320)", "normalize's values would overflow float32 (PyTorch trains in it): the "
+                                        "mean is too large or the std too small"),
+    ("normalize(mean=1e35, std=1)", "normalize's values would overflow float32 (PyTorch trains in it): the "
+                                    "mean is too large or the std too small"),
+])
+def test_a_normalisation_that_cannot_train_is_refused_with_its_position(norm, message):
+    found = diagnostics(conv_text(norm))
+    assert [(d.code, d.message) for d in found] == [("Q015", message)]
+    assert found[0].span.line == 3 and found[0].span.col >= 36

@@ -46,6 +46,7 @@ AUTO_PREFIX = {
 }
 POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten",
                  "dropout": "drop"}
+FLOAT32_REACH = 1e30  # normalized values stay well inside float32 (3.4e38)
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
@@ -249,7 +250,8 @@ class _Builder:
                 return None
             value = self.loc.value(arg.value, ("input", arg.key))
             values = value if isinstance(value, list) else [value]
-            if not values or not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                                     for v in values):
                 self.error("Q015", f"normalize's {arg.key} is a number or a list of numbers, one per channel",
                            arg.span)
                 return None
@@ -265,6 +267,13 @@ class _Builder:
         if missing:
             self.error("Q016", f"normalize needs {' and '.join(missing)}", stmt.norm_span,
                        "write normalize(mean=M, std=S)")
+            return None
+        raw = ValueType.parse(stmt.dtype)
+        scale = stmt.scale.value if stmt.scale else 1.0
+        reach = max(abs(raw.values.start), abs(raw.values.stop - 1)) * scale if raw and raw.values else 1.0
+        if any((reach + abs(mean)) / std > FLOAT32_REACH for mean in found["mean"] for std in found["std"]):
+            self.error("Q015", "normalize's values would overflow float32 (PyTorch trains in it): the mean is too "
+                       "large or the std too small", stmt.norm_span)
             return None
         if stmt.quant is None:
             self.error("Q040", "a normalized input is not integer: FINN needs an input quantizer to absorb the "
