@@ -64,6 +64,24 @@ def test_one_bit_activations_are_bipolar_and_sparsity_and_width_touch_hidden_lay
     assert [by_name[n].kept for n in ("fc0", "fc1", "fc2", "out")] == [96, 96, 96, 10]
 
 
+def test_a_width_sweep_reaches_a_depthwise_conv_through_the_layer_before_it():
+    """A depthwise conv has one output per input channel: scaling widths scales it with the
+    layer it follows (or leaves it on the input's channels), and the sweep's sparsity leaves
+    it alone; every trial lints clean."""
+    text = (ROOT / "specs" / "digits_mobilenet_w4a4.qnn").read_text()
+    comp = compile_text(text)
+    names = [layer.name for layer in comp.spec.network.layers if isinstance(layer, m.WeightLayer)]
+    for params in ({"width": 2}, {"width": 0.5, "sparsity": 0.25}, {"width": 1.5, "weights": 2}):
+        found = compile_text(trial_text(comp.module, comp.source, names, params))
+        assert found.diagnostics() == [], (params, found.diagnostics())
+        by_name = layers(found)
+        width = params["width"]
+        assert by_name["dw1"].out == by_name["dw1"].groups == by_name["conv0"].out == round(16 * width)
+        assert by_name["dw2"].out == by_name["dw2"].groups == by_name["pw1"].out == round(32 * width)
+        assert by_name["dw1"].sparsity == by_name["dw2"].sparsity == 0
+        assert by_name["pw1"].sparsity == params.get("sparsity", 0)
+
+
 def test_trial_keys_are_stable_and_distinct():
     assert trial_key({"weights": 2, "acts": 1}) == trial_key({"acts": 1, "weights": 2})
     assert trial_key({"weights": 2, "acts": 1}) != trial_key({"weights": 1, "acts": 2})

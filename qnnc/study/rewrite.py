@@ -47,16 +47,43 @@ def _width(stmt: ast.LayerStmt, factor: float) -> ast.LayerStmt:
     return replace(stmt, head=replace(head, args=(replace(first, value=_number(out)), *head.args[1:])))
 
 
+def _groups(stmt: ast.LayerStmt) -> ast.Arg | None:
+    """A depthwise conv's ``groups=`` argument (its channels), or None."""
+    head = stmt.head
+    if not isinstance(head, ast.OpHead) or head.kind != "conv2d":
+        return None
+    found = next((a for a in head.args or () if a.key == "groups"), None)
+    return found if found is not None and isinstance(found.value, ast.Number) and found.value.value > 1 else None
+
+
+def _channels(stmt: ast.LayerStmt, channels: int) -> ast.LayerStmt:
+    """A depthwise conv on ``channels`` channels: as many outputs and groups."""
+    args = tuple(replace(a, value=_number(channels)) if a.key == "groups" or i == 0 else a
+                 for i, a in enumerate(stmt.head.args))
+    return replace(stmt, head=replace(stmt.head, args=args))
+
+
 def rewrite_network(net: ast.Network, names: list[str], params: dict) -> ast.Network:
-    """``names``: the spec's weight layers in order (the n-th weight statement is the n-th)."""
+    """``names``: the spec's weight layers in order (the n-th weight statement is the n-th). A
+    depthwise conv keeps one output per input channel: a width factor reaches it through the
+    layer before it, and the sweep's sparsity does not prune it."""
     weight_stmts = [s for s in net.statements if isinstance(s, ast.LayerStmt)
                     and isinstance(s.head, ast.OpHead) and s.head.kind in WEIGHT_KINDS]
     name_of = {id(s): n for s, n in zip(weight_stmts, names, strict=True)}
     last = names[-1] if names else None
     statements = []
+    channels = None  # the channels flowing, as the rewritten spec writes them
     for stmt in net.statements:
+        if isinstance(stmt, ast.InputStmt):
+            channels = stmt.shape[0] if len(stmt.shape) == 3 else None
         if isinstance(stmt, ast.LayerStmt):
+            weights = id(stmt) in name_of
             stmt = _rewrite_layer(stmt, name_of.get(id(stmt)), last, params)
+            if weights and _groups(stmt) is not None:
+                if channels is not None and params.get("width", 1) != 1:
+                    stmt = _channels(stmt, channels)
+            elif weights and stmt.head.args and isinstance(stmt.head.args[0].value, ast.Number):
+                channels = int(stmt.head.args[0].value.value)
         elif isinstance(stmt, ast.InputStmt) and stmt.quant and "acts" in params:
             # the input quantizer follows the activations, as in Brevitas' FINN examples
             stmt = replace(stmt, quant="bipolar" if params["acts"] == 1 else f"int{params['acts']}")
@@ -76,10 +103,11 @@ def _rewrite_layer(stmt: ast.LayerStmt, name: str | None, last: str | None, para
     if weights is not None:
         stmt = _with_modifier(stmt, "weights", weights)
     hidden = name != last
-    sparsity = params.get(f"{name}.sparsity", params.get("sparsity") if hidden else None)
+    depthwise = _groups(stmt) is not None
+    sparsity = params.get(f"{name}.sparsity", params.get("sparsity") if hidden and not depthwise else None)
     if sparsity is not None:
         stmt = _with_modifier(stmt, "sparsity", round(sparsity * 100, 6) or None)
-    if hidden and params.get("width", 1) != 1:
+    if hidden and not depthwise and params.get("width", 1) != 1:
         stmt = _width(stmt, params["width"])
     return stmt
 
