@@ -1,5 +1,6 @@
 """A sweep block must vary something, and name layers that have weights; pruning the output
-layer is refused here as it is for a layer's own sparsity. Trials are chosen on held-out
+layer is refused here as it is for a layer's own sparsity, and so are 1-bit weights that would
+reach a depthwise conv. Trials are chosen on held-out
 validation samples, so there must be some."""
 
 from __future__ import annotations
@@ -7,6 +8,30 @@ from __future__ import annotations
 from qnnc.errors import Diagnostic, did_you_mean
 from qnnc.passes.facts import Facts
 from qnnc.spec import model as m
+
+
+def _bipolar_depthwise(spec: m.Spec) -> list[Diagnostic]:
+    """1-bit weights in a sweep would reach a depthwise conv, which FINN cannot map with bipolar
+    weights (Q037): every such trial would fail."""
+    sweep = spec.sweep
+    found, reached = [], []
+    for layer in spec.network.layers:
+        if not (isinstance(layer, m.Conv2d) and layer.depthwise):
+            continue
+        own = sweep.layers.get(layer.name)
+        if own is not None and 1 in own.weights:
+            found.append(Diagnostic("Q037", f"the sweep gives depthwise conv2d '{layer.name}' 1-bit weights, which "
+                                    "FINN's depthwise unit cannot take", own.span_of("weights"),
+                                    hint="sweep its weights from 2 bits"))
+        elif (own is None or not own.weights) and 1 in sweep.weights:
+            reached.append(layer.name)
+    if reached:
+        names = ", ".join(f"'{n}'" for n in reached)
+        found.append(Diagnostic("Q037", f"1-bit weights in the sweep would reach depthwise conv2d {names}, which "
+                                "FINN's depthwise unit cannot take", sweep.span_of("weights"),
+                                hint=f"sweep weights from 2 bits, or pin them: "
+                                     f"'layer {reached[0]} {{ weights: [2] }}'"))
+    return found
 
 
 def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
@@ -31,6 +56,7 @@ def check_sweep(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         found.append(Diagnostic("Q082", "'early_stop: plateau' stops trials below min_accuracy, and none is given",
                                 sweep.span_of("early_stop"),
                                 hint="add e.g. 'min_accuracy: 95%', or use 'early_stop: median'"))
+    found.extend(_bipolar_depthwise(spec))
     if sweep.validation is None and not spec.train.validation:
         found.append(Diagnostic("Q084", "a sweep chooses its trials on validation accuracy, and the train block "
                                 "holds no samples out for validation", spec.train.span_of("validation"),
