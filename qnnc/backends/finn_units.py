@@ -5,8 +5,9 @@ Each choice is set on FINN's node object and costed with the node's ``get_exp_cy
 attributes are put back. The legal values follow FINN's folding rules, as FINN's SetFolding
 applies them: a matrix unit's PE divides its output width MH and SIMD its input width MW; a
 channel-wise unit's PE divides its channels; a window generator's SIMD divides its input
-channels (with the parallel window only at full SIMD); a pool and its window generator share
-one PE; an HLS matrix unit's weight stream stays within FINN's widest ap_int.
+channels (with the parallel window only at full SIMD); a pool or depthwise unit (VVAU) and its
+window generator share one PE, and a VVAU's SIMD divides its window and grows past 1 only at
+full PE; an HLS weight unit's weight stream stays within FINN's widest ap_int.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import math
 from collections.abc import Iterator
 from pathlib import Path
 
-from qnnc.hw.analytic import MAX_AP_INT_BITS, divisors
+from qnnc.hw.analytic import MAX_AP_INT_BITS, depthwise_legal, divisors
 from qnnc.hw.solver import RESOURCES, Choice, Unit
 from qnnc.spec import model as m
 
@@ -37,27 +38,19 @@ def _attr(inst, name: str, default=None):
         return default
 
 
-def mvau_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[dict]:
-    mw, mh = inst.get_nodeattr("MW"), inst.get_nodeattr("MH")
+def weight_unit_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[dict]:
+    """A matrix unit: PE divides its output width MH, SIMD its input width MW. A depthwise unit
+    (VVAU): PE divides the channels, SIMD the window, and SIMD grows only at full PE."""
+    if op_type.startswith("VVAU"):
+        pes, simds = inst.get_nodeattr("Channels"), math.prod(inst.get_nodeattr("Kernel"))
+    else:
+        pes, simds = inst.get_nodeattr("MH"), inst.get_nodeattr("MW")
     wbits = inst.get_input_datatype(1).bitwidth()
     decoupled = inst.get_nodeattr("mem_mode") == "internal_decoupled"
-    for pe in divisors(mh):
-        for simd in divisors(mw):
-            if op_type.endswith("_hls") and decoupled and pe * simd * wbits > MAX_AP_INT_BITS:
+    for pe in divisors(pes):
+        for simd in divisors(simds):
+            if op_type.startswith("VVAU") and not depthwise_legal(pes, pe, simd):
                 continue
-            for style in ram_styles if decoupled else (inst.get_nodeattr("ram_style"),):
-                yield {"PE": pe, "SIMD": simd, "ram_style": style}
-
-
-def vvau_options(inst, op_type: str, ram_styles: tuple[str, ...]) -> Iterator[dict]:
-    """A depthwise unit: PE divides the channels, SIMD the window, and SIMD grows only at full PE
-    (FINN's SetFolding: the depthwise window generator streams PE channels at a time)."""
-    ch = inst.get_nodeattr("Channels")
-    window = math.prod(inst.get_nodeattr("Kernel"))
-    wbits = inst.get_input_datatype(1).bitwidth()
-    decoupled = inst.get_nodeattr("mem_mode") == "internal_decoupled"
-    for pe in divisors(ch):
-        for simd in divisors(window) if pe == ch else (1,):
             if op_type.endswith("_hls") and decoupled and pe * simd * wbits > MAX_AP_INT_BITS:
                 continue
             for style in ram_styles if decoupled else (inst.get_nodeattr("ram_style"),):
@@ -73,7 +66,7 @@ def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dic
     together with its consumer (a pool's window generator) and so is not a unit itself."""
     inst, op = instance(node), node.op_type
     if op.startswith("MVAU"):
-        return [{node.name: o} for o in mvau_options(inst, op, ram_styles)]
+        return [{node.name: o} for o in weight_unit_options(inst, op, ram_styles)]
     if op.startswith(CHANNEL_UNITS):
         return [{node.name: {"PE": pe}} for pe in divisors(channels(inst))]
     if op.startswith("LabelSelect"):
@@ -83,7 +76,7 @@ def node_options(model, node, ram_styles: tuple[str, ...]) -> list[dict[str, dic
     if op in POOLS or op.startswith("VVAU"):  # one PE with the depthwise window generator feeding it
         window = model.find_producer(node.input[0])
         tied = window is not None and window.op_type.startswith("ConvolutionInputGenerator")
-        options = vvau_options(inst, op, ram_styles) if op.startswith("VVAU") else \
+        options = weight_unit_options(inst, op, ram_styles) if op.startswith("VVAU") else \
             ({"PE": pe} for pe in divisors(inst.get_nodeattr("Channels")))
         return [{node.name: o, **({window.name: {"SIMD": o["PE"]}} if tied else {})} for o in options]
     if op.startswith("ConvolutionInputGenerator"):

@@ -192,7 +192,7 @@ def pack_words(tensor: np.ndarray, dtype) -> list[int]:
     if not (dtype.is_integer() or dtype.is_fixed_point()):
         tensor = np.asarray(tensor, dtype=np.float32)
         return list(npy_to_rtlsim_input(tensor, dtype, dtype.bitwidth() * tensor.shape[-1]))
-    values, bits = _as_integers(np.asarray(tensor, dtype=np.float64), dtype)
+    values, bits = _as_integers(np.asarray(tensor, dtype=np.float64), dtype), dtype.bitwidth()
     n = values.shape[-1]
     raw = (values.reshape(-1, n, 1).astype(np.int64) & ((1 << bits) - 1)).astype(np.uint64)
     planes = ((raw >> np.arange(bits, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8).reshape(-1, n * bits)
@@ -222,9 +222,9 @@ def unpack_words(words: list[int], dtype, shape) -> np.ndarray:
     return out * np.float32(dtype.scale_factor()) if dtype.is_fixed_point() else out
 
 
-def _as_integers(x: np.ndarray, dtype) -> tuple[np.ndarray, int]:
-    """The integers a tensor of ``dtype`` is stored as, and their width; a value the type does
-    not allow is refused, as FINN's packing refuses it."""
+def _as_integers(x: np.ndarray, dtype) -> np.ndarray:
+    """The integers a tensor of ``dtype`` is stored as; a value the type does not allow is
+    refused, as FINN's packing refuses it."""
     if dtype.get_canonical_name() == "BIPOLAR":
         stored, ok = (x + 1) / 2, np.isin(x, (-1, 1))
     else:
@@ -232,7 +232,7 @@ def _as_integers(x: np.ndarray, dtype) -> tuple[np.ndarray, int]:
         ok = (stored == np.round(stored)) & (x >= dtype.min()) & (x <= dtype.max())
     if not np.all(ok):
         raise ValueError(f"{x[~ok].ravel()[0]} is not a value of {dtype.get_canonical_name()}")
-    return stored.astype(np.int64), dtype.bitwidth()
+    return stored.astype(np.int64)
 
 
 def in_stream_order(node, python_out: np.ndarray) -> np.ndarray:

@@ -186,10 +186,16 @@ def storage_options(has_uram: bool) -> tuple[str, ...]:
     return ("auto", "distributed", "ultra") if has_uram else ("auto", "distributed")
 
 
+def depthwise_legal(channels: int, pe: int, simd: int) -> bool:
+    """FINN's folding rule for a depthwise unit beyond divisibility: its window generator streams
+    PE channels at a time, so SIMD (the window's parallelism) grows only once PE takes all
+    channels."""
+    return simd == 1 or pe == channels
+
+
 def legal(u: MatrixUnit, pe: int, simd: int) -> bool:
-    """FINN's folding rule beyond divisibility: a depthwise unit's window generator streams PE
-    channels at a time, so SIMD (the window's parallelism) grows only once PE takes all channels."""
-    return not u.depthwise or simd == 1 or pe == u.mh
+    """Whether FINN's folding rules beyond divisibility allow this PE and SIMD on the unit."""
+    return not u.depthwise or depthwise_legal(u.mh, pe, simd)
 
 
 def unit(u: MatrixUnit, pinned: dict | None = None, has_uram: bool = False) -> Unit:
