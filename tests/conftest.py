@@ -80,3 +80,33 @@ def built_mlp(tmp_path_factory):
     result = run_qnnc("build", str(MLP), "--out", "b", "--epochs", "2", env={"XILINX_VIVADO": ""}, cwd=here)
     return here / "b", result
 
+
+
+def synthetic_iq(samples: int, length: int = 128, classes: int = 24, seed: int = 0) -> tuple:
+    """RadioML-like frames (int8 [N, 2, length] I/Q) for the user-data format tests: a tone per
+    class (eight frequencies) under one of three amplitude modulations (none, on-off keying, a
+    slow sinusoid), at a random phase, with Gaussian noise; labels int64."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, classes, samples)
+    t = np.arange(length)
+    freq, modulation = (y % 8 + 1) / 32.0, y // 8 % 3
+    phase = rng.uniform(0, 2 * np.pi, samples)[:, None]
+    angle = 2 * np.pi * freq[:, None] * t + phase
+    envelope = np.select([modulation[:, None] == 1, modulation[:, None] == 2],
+                         [0.5 + 0.5 * np.sign(np.sin(2 * np.pi * t / 16)), 0.6 + 0.4 * np.cos(2 * np.pi * t / 32)],
+                         1.0)
+    x = np.stack([np.cos(angle), np.sin(angle)], 1) * envelope[:, None] + rng.normal(0, 0.2, (samples, 2, length))
+    return np.clip(np.round(x * 64), -128, 127).astype(np.int8), y.astype(np.int64)
+
+
+def write_iq_npz(path: Path, train: int, test: int, length: int = 128) -> Path:
+    """An .npz of synthetic I/Q frames (``synthetic_iq``) with the four arrays user data has."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    x_train, y_train = synthetic_iq(train, length, seed=1)
+    x_test, y_test = synthetic_iq(test, length, seed=2)
+    np.savez(path, x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    return path

@@ -45,10 +45,10 @@ def expected_parameters(spec: m.Spec, facts) -> int:
     for layer, shape in zip(spec.network.layers, facts.shapes, strict=True):
         if isinstance(layer, m.Linear):
             total += shape.inp[0] * layer.kept + (layer.kept if layer.bias else 0)
-        elif isinstance(layer, m.Conv2d):  # a depthwise filter sees one channel
+        elif isinstance(layer, m.Conv):  # a depthwise filter sees one channel
             filters = shape.out[0]
             seen = 1 if layer.depthwise else shape.inp[0]
-            total += seen * filters * layer.kernel**2 + (filters if layer.bias else 0)
+            total += seen * filters * math.prod(layer.window) + (filters if layer.bias else 0)
         elif isinstance(layer, m.BatchNorm):
             total += 2 * shape.inp[0]
     return total

@@ -125,9 +125,16 @@ def test_a_fold_option_typo_suggests_the_fold_option():
 
 
 def test_a_construct_not_in_the_language_yet_names_the_nearest_one():
+    diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "avgpool1d (2)\n"))
+    assert (diag.code, diag.message) == ("Q029", "'avgpool1d' (1-D average pooling) is not in the language yet")
+    assert diag.hint.startswith("FINN's average pool is square: use 'maxpool1d'")
+
+
+def test_a_1d_layer_on_an_image_names_its_2d_form():
     diag = only(TFC.replace("linear fc2 (64) + batchnorm + act bipolar\n", "conv1d (2)\n"))
-    assert (diag.code, diag.message) == ("Q029", "'conv1d' (1-D convolution) is not in the language yet")
-    assert diag.hint.startswith("'conv2d' convolves [C, H, W] inputs")
+    assert (diag.code, diag.message) == ("Q030", "conv1d layer 'conv0' needs a [channels, length] input, but gets "
+                                                 "shape [64]")
+    assert diag.hint.startswith("a flat input has no channels to slide over")
 
 
 def test_names_of_depthwise_convolution_point_to_conv2d_with_groups():

@@ -76,10 +76,9 @@ def test_data(root: Path, spec: m.Spec) -> dict[str, np.ndarray]:
     from qnnc.backends.verify import reference
     from qnnc.runtime.data import load
 
-    parent, _ = hwgen.design(root)
     _, _, x_test, y_test = load(spec.dataset_value, spec.folder)
     ref = reference(root, spec, x_test.astype(np.float32))
-    x = host.to_accelerator(parent, ref.x)
+    x = host.to_accelerator(hwgen.host_model(root), ref.x)
     return {"x": x.astype(input_dtype(host.io_shapes(root / hwgen.SETTINGS))), "labels": y_test,
             "expected": ref.outputs.reshape(len(x), -1), "tied": ref.ambiguous,
             "kind": np.array(spec.network.output.kind)}

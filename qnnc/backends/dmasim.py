@@ -72,12 +72,17 @@ def _run(node, folder: Path, args: list[str]) -> None:
         raise DmaSimulationError(f"{node.name}'s simulation failed ({folder / node.name}): {ran.stderr.strip()[-300:]}")
 
 
-def read_memory(node, folder: Path, data: bytes, frames: int) -> np.ndarray:
+# FINN's InsertIODMA declares every DMA's stream UINT8 (its FIXME: "always using 8-bit dtypes")
+# whatever the tensor holds; the bits are the tensor's, so the stream is read and written as the
+# data type the model annotates on it (INT8 for a signed raw input: byte 253 is -3).
+
+
+def read_memory(node, folder: Path, data: bytes, frames: int, dtype) -> np.ndarray:
     """An input DMA: the stream it makes of ``frames`` frames in memory, as a tensor of its
-    normal output shape per frame."""
+    normal output shape per frame, its words read as ``dtype`` (the stream tensor's type)."""
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.rtlsim import from_words
+    from qnnc.backends.rtlsim import unpack_words
 
     inst, here = getCustomOp(node), folder / node.name
     (here / "memory_in.bin").write_bytes(data)
@@ -85,18 +90,21 @@ def read_memory(node, folder: Path, data: bytes, frames: int) -> np.ndarray:
     words = [int(w, 16) for w in (here / "stream_out.txt").read_text().split()]
     per_frame = len(words) // frames
     shape = inst.get_normal_output_shape()
-    return np.stack([from_words(inst, words[i * per_frame: (i + 1) * per_frame]).reshape(shape)
+    folded = inst.get_folded_output_shape(0)
+    return np.stack([unpack_words(words[i * per_frame: (i + 1) * per_frame], dtype, folded).reshape(shape)
                      for i in range(frames)])
 
 
-def write_memory(node, folder: Path, tensors: np.ndarray) -> bytes:
-    """An output DMA: the memory it writes for a stream of ``tensors`` (one per frame)."""
+def write_memory(node, folder: Path, tensors: np.ndarray, dtype) -> bytes:
+    """An output DMA: the memory it writes for a stream of ``tensors`` (one per frame) of
+    ``dtype`` (the stream tensor's type)."""
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.rtlsim import to_words
+    from qnnc.backends.rtlsim import pack_words
 
     inst, here = getCustomOp(node), folder / node.name
-    words = [w for tensor in tensors for w in to_words(inst, tensor)]
+    folded = inst.get_folded_input_shape(0)
+    words = [w for tensor in tensors for w in pack_words(np.asarray(tensor).reshape(folded), dtype)]
     (here / "stream_in.txt").write_text("".join(f"{int(w):x}\n" for w in words))
     _run(node, folder, ["stream_in.txt", "memory_out.bin", str(len(tensors))])
     return (here / "memory_out.bin").read_bytes()

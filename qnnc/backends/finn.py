@@ -12,7 +12,7 @@ from qnnc.backends.finn_compat import build_dataflow, prepare_finn
 from qnnc.backends.finn_units import all_nodes, match_units
 from qnnc.backends.folding import FOLDING_JSON, FOLDING_REPORT, make_folding_step
 from qnnc.backends.thresholds import threshold_steps
-from qnnc.errors import Diagnostic, SpecError
+from qnnc.errors import Diagnostic, QnncError, SpecError
 from qnnc.fsutil import write_text_atomic
 from qnnc.hw import power
 from qnnc.hw.boards import BOARDS
@@ -35,7 +35,42 @@ def estimate_steps(spec: m.Spec, root: Path) -> list:
     steps.insert(steps.index("step_convert_to_hw") + 1, clip)
     steps.insert(steps.index("step_minimize_bit_width") + 1, restore)
     steps.insert(steps.index("step_minimize_bit_width") + 2, make_folding_step(spec, root))
+    if is_1d(spec):
+        steps.insert(steps.index("step_streamline"), step_1d_as_2d)
     return steps
+
+
+def is_1d(spec: m.Spec) -> bool:
+    """A network on [channels, length] inputs: its tensors are 3-D until ``step_1d_as_2d``."""
+    return len(spec.network.input.shape) == 2
+
+
+def step_1d_as_2d(model, cfg):
+    """qonnx's Change3DTo4DTensors, as finn-examples' VGG10 build runs it before streamlining:
+    [N, C, L] tensors become [N, C, L, 1], a 1-D conv or pool one with a [k, 1] kernel, which
+    FINN lowers and maps as 2-D ones (its sliding-window generator's 1-D mode)."""
+    from qonnx.core import data_layout as DataLayout  # noqa: N812 - qonnx's own name for it
+    from qonnx.transformation.change_3d_tensors_to_4d import Change3DTo4DTensors, _find_invalid_nodes
+    from qonnx.transformation.infer_data_layouts import InferDataLayouts
+
+    _subtractions_as_additions(model)
+    left = sorted(set(_find_invalid_nodes(model)))
+    if left:
+        raise QnncError(f"qonnx cannot make the 1-D network 2-D for FINN: it has {', '.join(left)} nodes, which "
+                        "Change3DTo4DTensors does not convert")
+    model = model.transform(Change3DTo4DTensors())
+    for node in model.graph.node:
+        for attr in node.attribute:  # what it leaves 1-D:
+            if node.op_type == "MaxPool" and attr.name == "dilations" and len(attr.ints) == 1:
+                attr.ints.append(1)  # a MaxPool's dilations (PyTorch writes them)
+            if node.op_type == "MultiThreshold" and attr.name == "data_layout" and attr.s in (b"NWC", b"NCW"):
+                attr.s = b"NCHW"  # a threshold's layout (qonnx guessed NWC for [N, C, L]): per-channel ones
+    tensors = [t.name for t in (*model.graph.input, *model.graph.value_info, *model.graph.output)]
+    for name in tensors:  # and the tensors' layouts, which FINN's conversions read
+        layout = model.get_tensor_layout(name)
+        if layout is not None and len(layout) == 3 and len(model.get_tensor_shape(name) or ()) == 4:
+            model.set_tensor_layout(name, DataLayout.NCHW)
+    return model.transform(InferDataLayouts())
 
 
 def layer_finder(spec: m.Spec, root: Path):
@@ -50,6 +85,16 @@ def layer_finder(spec: m.Spec, root: Path):
                 return owners[node]
         return None
     return layer_of
+
+
+def _subtractions_as_additions(model) -> None:
+    """x - c as x + (-c) for a constant c (the input's mapping to [-1, 1], or its mean):
+    Change3DTo4DTensors converts Add but not Sub."""
+    for node in model.graph.node:
+        constant = model.get_initializer(node.input[1]) if node.op_type == "Sub" else None
+        if constant is not None:
+            node.op_type = "Add"
+            model.set_initializer(node.input[1], -constant)
 
 
 def estimate_config(spec: m.Spec, root: Path):

@@ -35,7 +35,7 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
         elif node.op_type.startswith(("Pool", "LabelSelect", "Thresholding")) and "pe" in values:
             pins[node.name] = {"PE": values["pe"]}
         elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \
-                and isinstance(layers[owners[node.name]], m.Conv2d) and not layers[owners[node.name]].depthwise:
+                and isinstance(layers[owners[node.name]], m.Conv) and not layers[owners[node.name]].depthwise:
             pins[node.name] = {"SIMD": values["simd"]}
     return pins
 

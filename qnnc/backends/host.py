@@ -36,10 +36,12 @@ def datatype(name: str):
 
 
 def to_accelerator(parent, x: np.ndarray) -> np.ndarray:
-    """Raw inputs [N, ...] in the accelerator's layout: the parent model's nodes before its
-    first dataflow partition (FINN leaves only an input transpose there)."""
+    """Raw inputs [N, ...] in the accelerator's layout: the nodes FINN's dataflow parent
+    (``hwgen.host_model``) has before its first dataflow partition (only an input transpose,
+    NCHW to NHWC), on the inputs in that model's shape (a 1-D network's [C, L] as [C, L, 1])."""
     from qonnx.util.basic import get_by_name
 
+    x = x.reshape(len(x), *parent.get_tensor_shape(parent.graph.input[0].name)[1:])
     for node in parent.graph.node:
         if node.op_type == "StreamingDataflowPartition":
             break

@@ -29,6 +29,9 @@ PARTITIONS = f"{HW_DIR}/partitions"
 DRIVER = f"{HW_DIR}/driver"
 SETTINGS = f"{DRIVER}/settings.json"
 FOLDED = "finn/intermediate_models/step_qnnc_folding.onnx"  # the estimate's folded model
+# FINN's parent model of the estimate: the input transpose it leaves to the host is there (the
+# design's own parent, made from the folded partition, starts at the input DMA)
+HOST_SIDE = "finn/intermediate_models/dataflow_parent.onnx"
 DRIVER_TYPE = "FINNDMAOverlay"  # finn-plus-driver's overlay for a design fed by IODMAs
 PLATFORM = "zynq-iodma"
 
@@ -104,6 +107,13 @@ def name_instances(parent):
             counts[kind] += 1
         getCustomOp(node).set_nodeattr("instance_name", name)
     return named
+
+
+def host_model(root: Path):
+    """The model whose nodes before the accelerator the host runs (``host.to_accelerator``)."""
+    from qonnx.core.modelwrapper import ModelWrapper
+
+    return ModelWrapper(str(Path(root) / HOST_SIDE))
 
 
 def design(root: Path) -> tuple[object, list]:

@@ -148,12 +148,12 @@ class Run:
                 if _direction(dma) == "out":
                     written = host.pack_output(self.io, tensors)
             elif _direction(dma) == "in":
-                read = dmasim.read_memory(dma, self.folder, memory, frames)
+                read = dmasim.read_memory(dma, self.folder, memory, frames, part.get_tensor_datatype(dma.output[0]))
                 for n in range(frames):
                     self.diverged(dma.name, n, _differs(read[n], tensors[n]))
                 tensors = read
             else:
-                written = dmasim.write_memory(dma, self.folder, tensors)
+                written = dmasim.write_memory(dma, self.folder, tensors, part.get_tensor_datatype(dma.input[0]))
                 unpacked = host.unpack_output(self.io, written, frames)
                 for n in range(frames):
                     self.diverged(dma.name, n, _differs(unpacked[n], tensors[n]))
@@ -204,7 +204,7 @@ def simulate_build(root: Path, spec) -> dict:
     built = time.perf_counter()
     ref = reference(root, spec, held_out(spec, SAMPLES))
     run = Run(design, host.io_shapes(root / hwgen.SETTINGS), root / SIM_DIR)
-    outputs = run.through(host.to_accelerator(design.parent, ref.x))
+    outputs = run.through(host.to_accelerator(hwgen.host_model(root), ref.x))
     seconds = {"build": round(built - start, 1), "run": round(time.perf_counter() - built, 1)}
     layers = {}
     for part in design.parts:

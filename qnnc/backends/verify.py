@@ -50,7 +50,7 @@ def finn_models(root: Path, spec: m.Spec) -> list[tuple[str, object]]:
     """The QONNX model and FINN's models after streamlining and after conversion to HW layers."""
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from qnnc.backends.finn import estimate_config
+    from qnnc.backends.finn import estimate_config, is_1d, step_1d_as_2d
     from qnnc.backends.finn_compat import prepare_finn
 
     prepare_finn()
@@ -61,7 +61,8 @@ def finn_models(root: Path, spec: m.Spec) -> list[tuple[str, object]]:
 
     model = ModelWrapper(str(Path(root) / FINN_INPUT))
     stages = [("qonnx", copy.deepcopy(model).transform(InferShapes()))]
-    for step in (steps.step_qonnx_to_finn, steps.step_tidy_up, steps.step_streamline):
+    front = (steps.step_qonnx_to_finn, steps.step_tidy_up, *((step_1d_as_2d,) if is_1d(spec) else ()))
+    for step in (*front, steps.step_streamline):
         model = step(model, cfg)
     stages.append(("finn-streamlined", copy.deepcopy(model)))
     stages.append(("finn-hw-layers", clip_thresholds(steps.step_convert_to_hw(model, cfg))[0]))
@@ -72,7 +73,8 @@ def run_model(model, x: np.ndarray) -> np.ndarray:
     from qonnx.core.onnx_exec import execute_onnx
 
     name_in, name_out = model.graph.input[0].name, model.graph.output[0].name
-    rows = [execute_onnx(model, {name_in: x[i: i + 1]})[name_out] for i in range(len(x))]
+    shape = model.get_tensor_shape(name_in)  # a 1-D network's FINN models take [1, C, L, 1]
+    rows = [execute_onnx(model, {name_in: x[i: i + 1].reshape(shape)})[name_out] for i in range(len(x))]
     return np.concatenate(rows).reshape(len(x), -1)
 
 

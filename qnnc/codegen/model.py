@@ -63,7 +63,7 @@ class _Channels:
         self.expr, self.group, self.repeat = f"w[{literal(name)}]", name, 1
 
     def after_flatten(self, shape) -> None:
-        spatial = math.prod(shape[1:]) if len(shape) == 3 else 1
+        spatial = math.prod(shape[1:])
         if spatial > 1:
             self.expr = f"{self.expr} * {literal(spatial)}"
             self.repeat *= spatial
@@ -93,8 +93,9 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
                         padding=literal(layer.padding), bias=literal(layer.bias),
                         weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
             out.append(Module(name, ctor, ch.group))
-        elif isinstance(layer, m.Conv2d):
-            ctor = call("QuantConv2d", indent=8, in_channels=ch.expr, out_channels=f"w[{literal(name)}]",
+        elif isinstance(layer, m.Conv):
+            cls = "QuantConv1d" if isinstance(layer, m.Conv1d) else "QuantConv2d"
+            ctor = call(cls, indent=8, in_channels=ch.expr, out_channels=f"w[{literal(name)}]",
                         kernel_size=literal(layer.kernel), stride=literal(layer.stride),
                         padding=literal(layer.padding), bias=literal(layer.bias),
                         weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
@@ -109,7 +110,8 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             relu = net.layers[i - 1]
             out.append(Module(name, avgpool_ctor(layer, shape.inp, summed_bits(layer, shape.inp, relu.bits))))
         elif isinstance(layer, m.MaxPool):
-            out.append(Module(name, call("nn.MaxPool2d", kernel_size=literal(layer.kernel),
+            cls = "nn.MaxPool1d" if isinstance(layer, m.MaxPool1d) else "nn.MaxPool2d"
+            out.append(Module(name, call(cls, kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
         elif isinstance(layer, m.Dropout):  # an identity in eval mode: never exported
             out.append(Module(name, call("nn.Dropout", p=literal(layer.p))))
@@ -143,7 +145,7 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
         "spec_name": spec_name,
         "input_scale": literal(inp.scale),
         "normalization": norm and {"mean": literal(list(norm[0])), "std": literal(list(norm[1])),
-                                   "shape": "1, -1, 1, 1" if len(inp.shape) == 3 else "1, -1"},
+                                   "shape": ", ".join(["1", "-1"] + ["1"] * (len(inp.shape) - 1))},
         "signed_input": literal(signed),
         "widths": mapping_block({layer.name: layer.out for layer in weights}),
         "prune_groups": mapping_block({

@@ -32,12 +32,12 @@ def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
     for i, layer in enumerate(layers):
         shape = facts.shape_of(layer.name)
         if isinstance(layer, m.WeightLayer):
-            k = layer.kernel if isinstance(layer, m.Conv2d) else 1
-            pixels = math.prod(shape.out[1:]) if isinstance(layer, m.Conv2d) else 1
+            window = math.prod(layer.window) if isinstance(layer, m.Conv) else 1
+            pixels = math.prod(shape.out[1:]) if isinstance(layer, m.Conv) else 1
             xnor = layer.weights == 1 and kind == "bipolar"  # FINN's XNOR mode: inputs as 0/1
-            depthwise = isinstance(layer, m.Conv2d) and layer.depthwise
+            depthwise = isinstance(layer, m.Conv) and layer.depthwise
             found.append(analytic.MatrixUnit(
-                name=layer.name, mw=k * k if depthwise else shape.inp[0] * k * k, mh=shape.out[0], pixels=pixels,
+                name=layer.name, mw=window if depthwise else shape.inp[0] * window, mh=shape.out[0], pixels=pixels,
                 wbits=layer.weights, abits=bits, signed_input=kind != "unsigned" and not xnor,
                 depthwise=depthwise, out_bits=_activation_bits(layers[i + 1:]) if depthwise else 0))
         elif isinstance(layer, m.AvgPool):

@@ -18,7 +18,8 @@ from qnnc.spec import model as m
 
 MVAU_OPTIONS = ("pe", "simd", "ram_style", "resType", "mem_mode")
 INPUT_UNIT = "input"  # 'fold input': FINN's thresholding unit of the input quantizer
-FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "maxpool": ("pe",), "avgpool": ("pe",)}
+FOLDABLE = {"linear": MVAU_OPTIONS, "conv2d": MVAU_OPTIONS, "conv1d": MVAU_OPTIONS, "maxpool": ("pe",),
+            "maxpool1d": ("pe",), "avgpool": ("pe",)}
 
 
 def near_divisors(n: int, wanted: int, count: int = 3) -> list[int]:
@@ -32,8 +33,8 @@ def limits(layer, shape) -> dict[str, tuple[int, str]]:
     if isinstance(layer, m.Linear):
         return {"pe": (shape.out[0], f"output width{pruned}"), "simd": (shape.inp[0], "input width")}
     if isinstance(layer, m.Conv2d) and layer.depthwise:
-        return {"pe": (shape.out[0], "channels"), "simd": (layer.kernel ** 2, "window (kernel x kernel)")}
-    if isinstance(layer, m.Conv2d):
+        return {"pe": (shape.out[0], "channels"), "simd": (math.prod(layer.window), "window (kernel height x width)")}
+    if isinstance(layer, m.Conv):
         return {"pe": (shape.out[0], f"output channels{pruned}"), "simd": (shape.inp[0], "input channels")}
     return {"pe": (shape.inp[0], "channels")}
 

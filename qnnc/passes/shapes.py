@@ -18,10 +18,13 @@ def _window(size: int, kernel: int, stride: int, padding: int = 0) -> int:
 
 
 def pool_window(layer: m.MaxPool | m.AvgPool, shape: tuple[int, ...]) -> tuple[int, int]:
-    """A pooling layer's kernel and stride on a [C, H, W] input: a global average pool's window
-    is the whole (square) feature map."""
+    """A pooling layer's kernel and stride on a [C, H, W] or [C, L] input: a global average
+    pool's window is the whole (square) feature map."""
     kernel = layer.kernel if layer.kernel is not None else shape[1]
     return kernel, layer.stride or kernel
+
+
+ONE_D = (m.Conv1d, m.MaxPool1d)  # on [channels, length]
 
 
 def output_shape(layer, shape: tuple[int, ...]) -> tuple[tuple[int, ...] | None, Diagnostic | None]:
@@ -33,34 +36,46 @@ def output_shape(layer, shape: tuple[int, ...]) -> tuple[tuple[int, ...] | None,
                 layer.span, hint="add 'flatten' before it",
             )
         return (layer.kept,), None
-    if isinstance(layer, (m.Conv2d, m.MaxPool, m.AvgPool)):
-        if len(shape) != 3:
+    if isinstance(layer, (m.Conv, m.MaxPool, m.AvgPool)):
+        one_d = isinstance(layer, ONE_D)
+        if len(shape) != (2 if one_d else 3):
+            wanted = "[channels, length]" if one_d else "[channels, height, width]"
             return None, Diagnostic(
-                "Q030", f"{layer.kind} layer '{layer.name}' needs a [channels, height, width] input, "
-                f"but gets shape {_fmt(shape)}", layer.span,
-            )
+                "Q030", f"{layer.kind} layer '{layer.name}' needs a {wanted} input, but gets shape {_fmt(shape)}",
+                layer.span, hint=_dims_hint(layer, shape))
         if isinstance(layer, m.AvgPool) and layer.kernel is None and shape[1] != shape[2]:
             return None, Diagnostic(
                 "Q033", f"avgpool '{layer.name}' without a kernel pools the whole feature map, which must be "
                 f"square, but it is {shape[1]}x{shape[2]}", layer.span, hint="give the kernel: 'avgpool (k)'")
-        if isinstance(layer, m.Conv2d):
-            kernel = layer.kernel
-            h, w = (_window(d, layer.kernel, layer.stride, layer.padding) for d in shape[1:])
+        if isinstance(layer, m.Conv):
+            window, strides, padding = layer.window[:len(shape) - 1], layer.stride, layer.padding
             channels = shape[0] if layer.depthwise else layer.kept
         else:
-            kernel, stride = pool_window(layer, shape)
-            h, w = (_window(d, kernel, stride) for d in shape[1:])
+            kernel, strides = pool_window(layer, shape)
+            window, padding = (kernel,) * (len(shape) - 1), 0
             channels = shape[0]
-        if h < 1 or w < 1:
+        spatial = tuple(_window(d, k, strides, padding) for d, k in zip(shape[1:], window, strict=True))
+        if min(spatial) < 1:
             return None, Diagnostic(
-                "Q033", f"{layer.kind} layer '{layer.name}' has a {kernel}x{kernel} kernel "
-                f"but its input is only {shape[1]}x{shape[2]}", layer.span,
+                "Q033", f"{layer.kind} layer '{layer.name}' has a {'x'.join(map(str, window))} kernel "
+                f"but its input is only {'x'.join(map(str, shape[1:]))}", layer.span,
                 hint="use a smaller kernel, add padding, or remove a pooling layer before it",
             )
-        return (channels, h, w), None
+        return (channels, *spatial), None
     if isinstance(layer, m.Flatten):
         return (math.prod(shape),), None
     return shape, None
+
+
+def _dims_hint(layer, shape: tuple[int, ...]) -> str | None:
+    """The layer of the other dimensionality, where the input has it."""
+    if len(shape) == 2 and layer.kind in ("conv2d", "maxpool"):
+        return f"on a [channels, length] input use '{layer.kind.removesuffix('2d')}1d'"
+    if len(shape) == 3 and layer.kind in ("conv1d", "maxpool1d"):
+        return f"on a [channels, height, width] input use '{ {'conv1d': 'conv2d', 'maxpool1d': 'maxpool'}[layer.kind]}'"
+    if len(shape) == 1:
+        return "a flat input has no channels to slide over: give the input [channels, length] or [C, H, W]"
+    return None
 
 
 def check_groups(layer: m.Conv2d, written: int) -> Diagnostic | None:

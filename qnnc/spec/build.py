@@ -17,23 +17,26 @@ from qnnc.syntax import ast
 
 SECTIONS = ("network", "train", "target", "sweep")
 REQUIRED = ("network", "train", "target")
-LAYER_KINDS = ("linear", "conv2d", "maxpool", "avgpool", "flatten", "batchnorm", "act", "dropout")
-POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
-              "avgpool": ("kernel", "stride"), "dropout": ("p",)}
+LAYER_KINDS = ("linear", "conv2d", "conv1d", "maxpool", "maxpool1d", "avgpool", "flatten", "batchnorm", "act",
+               "dropout")
+WEIGHT_KINDS = ("linear", "conv2d", "conv1d")
+POSITIONAL = {"linear": ("out",), "conv2d": ("out", "kernel", "stride", "padding"),
+              "conv1d": ("out", "kernel", "stride", "padding"), "maxpool": ("kernel", "stride"),
+              "maxpool1d": ("kernel", "stride"), "avgpool": ("kernel", "stride"), "dropout": ("p",)}
 SYNONYMS = {
     "dense": "linear", "fc": "linear", "quantlinear": "linear", "conv": "conv2d", "quantconv2d": "conv2d",
     "bn": "batchnorm", "batchnorm1d": "batchnorm", "batchnorm2d": "batchnorm", "pool": "maxpool",
     "maxpool2d": "maxpool", "relu": "act relu", "hardtanh": "act hardtanh", "sign": "act bipolar",
-    "avgpool2d": "avgpool", "averagepool": "avgpool", "truncavgpool2d": "avgpool",
+    "avgpool2d": "avgpool", "averagepool": "avgpool", "truncavgpool2d": "avgpool", "quantconv1d": "conv1d",
+    "quantmaxpool1d": "maxpool1d",
     "globalavgpool": "avgpool", "globalaveragepool": "avgpool", "adaptiveavgpool2d": "avgpool",
 }
 # layers people write that qnnc does not map yet: what they are, and the nearest that it does
 NOT_YET = {
     "add": ("a residual sum", "write the block without its skip connection"),
     "residual": ("a residual block", "write the block without its skip connection"),
-    "conv1d": ("1-D convolution", "'conv2d' convolves [C, H, W] inputs with square kernels; [C, L] inputs cannot be "
-               "convolved yet"),
-    "maxpool1d": ("1-D max pooling", "'maxpool' pools square windows of [C, H, W] inputs"),
+    "avgpool1d": ("1-D average pooling", "FINN's average pool is square: use 'maxpool1d', or a 'conv1d' with "
+                  "stride"),
     "concat": ("joining streams", "the network is one chain of layers"),
     "upsample": ("upsampling", "the network is one chain of layers that keep or shrink their feature maps"),
 }
@@ -41,11 +44,11 @@ NOT_YET = {
 DEPTHWISE_NAMES = ("depthwise", "dwconv", "dwconv2d", "depthwiseconv2d", "separableconv2d")
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
-    "linear": "fc", "conv2d": "conv", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten", "batchnorm": "bn",
-    "act": "act", "dropout": "drop",
+    "linear": "fc", "conv2d": "conv", "conv1d": "conv", "maxpool": "pool", "maxpool1d": "pool", "avgpool": "pool",
+    "flatten": "flatten", "batchnorm": "bn", "act": "act", "dropout": "drop",
 }
-POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "avgpool": "pool", "flatten": "flatten",
-                 "dropout": "drop"}
+POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "maxpool1d": "pool", "avgpool": "pool",
+                 "flatten": "flatten", "dropout": "drop"}
 FLOAT32_REACH = 1e30  # normalized values stay well inside float32 (3.4e38)
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
@@ -87,7 +90,9 @@ class _Builder:
             return cls.model_validate(data)
         except ValidationError as exc:
             known = [k for k in cls.model_fields if k not in ("span", "field_spans", "kind", "name")]
-            self.diagnostics.extend(from_validation_error(exc, where, self.loc.span_of, span, known))
+            def span_of(loc, default):  # a field's own text, under the node's path
+                return self.loc.span_of(path + tuple(str(p) for p in loc), default)
+            self.diagnostics.extend(from_validation_error(exc, where, span_of, span, known))
             return None
 
     def _field_spans(self, path: tuple) -> dict[str, Span]:
@@ -221,8 +226,9 @@ class _Builder:
             self.error("Q021", f"unknown input quantizer '{stmt.quant}'", stmt.quant_span,
                        hint or "expected bipolar, or intN / uintN with N from 2 to 8")
             ok = False
-        if not stmt.shape or any(d < 1 for d in stmt.shape) or len(stmt.shape) not in (1, 3):
-            self.error("Q021", "the input shape must be [features] or [channels, height, width], all >= 1",
+        if not stmt.shape or any(d < 1 for d in stmt.shape) or len(stmt.shape) > 3:
+            self.error("Q021", "the input shape must be [features], [channels, length] or [channels, height, width], "
+                       "all >= 1",
                        stmt.span)
             ok = False
         if stmt.scale is not None and stmt.scale.value <= 0:
@@ -238,7 +244,7 @@ class _Builder:
         """``normalize(mean=..., std=...)``: numbers or lists with one number per channel; FINN
         absorbs it into the input quantizer's thresholds, so there must be one."""
         found: dict[str, tuple[float, ...]] = {}
-        channels = stmt.shape[0] if len(stmt.shape) == 3 else 1
+        channels = stmt.shape[0] if len(stmt.shape) > 1 else 1
         for arg in stmt.norm:
             if arg.key not in ("mean", "std"):
                 self.error("Q014" if arg.key else "Q015", f"unknown option '{arg.key}' in normalize" if arg.key
@@ -322,7 +328,7 @@ class _Builder:
         layers = [main]
         for post in stmt.postops:
             kind = _kind_of(post)
-            if kind in ("linear", "conv2d"):
+            if kind in WEIGHT_KINDS:
                 self.error("Q028", f"'{kind}' cannot follow with '+'", post.span,
                            "start a new line for a layer with weights")
                 layers.append(None)
@@ -334,8 +340,8 @@ class _Builder:
         return None if any(layer is None for layer in layers) else layers
 
     def check_modifier(self, mod: ast.Modifier, kind: str) -> None:
-        if mod.kind in ("weights", "sparsity") and kind not in ("linear", "conv2d"):
-            self.error("Q026", f"'{mod.kind}' applies to linear and conv2d layers, not '{kind}'", mod.span)
+        if mod.kind in ("weights", "sparsity") and kind not in WEIGHT_KINDS:
+            self.error("Q026", f"'{mod.kind}' applies to linear and conv layers, not '{kind}'", mod.span)
         if mod.kind == "sparsity" and mod.style not in (None, "structured", "unstructured"):
             self.error("Q026", f"unknown sparsity style '{mod.style}'", mod.span,
                        did_you_mean(mod.style, ["structured", "unstructured"]) or "expected structured or unstructured")
@@ -368,7 +374,7 @@ class _Builder:
         else:
             if not self._args(head, kind, data, path):
                 return None
-            if kind in ("linear", "conv2d"):
+            if kind in WEIGHT_KINDS:
                 data.setdefault("weights", defaults.weights)
                 self._apply_modifiers(stmt, data, path)
         if data.get("func") == "bipolar":

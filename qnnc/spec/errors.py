@@ -62,8 +62,9 @@ def _one(err: dict, key: str, where: str, span: Span, known_keys) -> Diagnostic:
             hint=did_you_mean(str(found), choices) or one_of(choices),
         )
     if kind == "int_type" and key in ("kernel", "stride", "padding") and isinstance(err.get("input"), list):
-        return Diagnostic("Q029", f"a non-square {key} ({err['input']}) is not in the language yet", span,
-                          hint=f"{key}=N means N in both directions")
+        what = "a [height, width] kernel is conv2d's only" if key == "kernel" else \
+            f"a non-square {key} ({err['input']}) is not in the language yet"
+        return Diagnostic("Q029", what, span, hint=f"{key}=N means N in every direction")
     if kind in ("int_from_float", "int_parsing", "int_type"):
         return Diagnostic("Q015", f"'{key}' must be a whole number, found {err.get('input')!r}", span)
     message = err["msg"]

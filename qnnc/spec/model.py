@@ -100,7 +100,7 @@ class InputSpec(Located):
     """The network input: raw data type, shape, scaling and input quantizer."""
 
     dtype: str = Field(description="raw data type: uint8, int8, bipolar, float32, uintN, intN")
-    shape: tuple[int, ...] = Field(description="per-sample shape, channels first: [C, H, W] or [N]")
+    shape: tuple[int, ...] = Field(description="per-sample shape, channels first: [C, H, W], [C, L] or [N]")
     scale: float = Field(default=1.0, description="multiplier applied to raw values")
     quant: str | None = Field(default=None, description="input quantizer: bipolar, intN or uintN")
     mean: tuple[float, ...] | None = Field(default=None, description="normalisation: subtracted after the scale, "
@@ -112,7 +112,7 @@ class InputSpec(Located):
         to [-1, 1] for a signed quantizer."""
         if self.mean is None:
             return None
-        channels = self.shape[0] if len(self.shape) == 3 else 1
+        channels = self.shape[0] if len(self.shape) > 1 else 1
         return tuple(self.mean * (channels // len(self.mean))), tuple(self.std * (channels // len(self.std)))
 
     @property
@@ -157,11 +157,40 @@ class Linear(WeightLayer):
     kind: Literal["linear"] = "linear"
 
 
-class Conv2d(WeightLayer):
-    kind: Literal["conv2d"] = "conv2d"
-    kernel: int = Field(default=3, ge=1, description="square kernel size")
+def _to_kernel(value):
+    """One whole number (square), or [height, width]: anything else is refused here, in one
+    message, rather than by each member of the union."""
+    def whole(v):
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+    if isinstance(value, list | tuple):
+        if len(value) == 2 and all(whole(v) for v in value):
+            return tuple(value)
+        raise ValueError(f"a kernel is one whole number or [height, width], two whole numbers >= 1; found {value}")
+    if not whole(value):
+        raise ValueError(f"a kernel is one whole number >= 1 or [height, width]; found {value!r}")
+    return value
+
+
+class Conv(WeightLayer):
+    """A convolution: FINN lowers it to a sliding-window generator feeding a matrix unit."""
+
     stride: int = Field(default=1, ge=1)
     padding: int = Field(default=0, ge=0)
+
+    @property
+    def depthwise(self) -> bool:
+        return False
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """The kernel's (height, width) as FINN's 4-D hardware layout has it."""
+        raise NotImplementedError
+
+
+class Conv2d(Conv):
+    kind: Literal["conv2d"] = "conv2d"
+    kernel: Annotated[int | tuple[int, int], BeforeValidator(_to_kernel)] = Field(
+        default=3, description="kernel size: one number (square) or [height, width]")
     groups: int = Field(default=1, ge=1, description="1: every output sees every input channel; the input "
                         "channels (with as many outputs): depthwise, one filter per channel (FINN's VVAU)")
 
@@ -169,11 +198,33 @@ class Conv2d(WeightLayer):
     def depthwise(self) -> bool:
         return self.groups > 1
 
+    @property
+    def window(self) -> tuple[int, int]:
+        return (self.kernel, self.kernel) if isinstance(self.kernel, int) else self.kernel
+
+
+class Conv1d(Conv):
+    """A 1-D convolution over [channels, length] (Brevitas' QuantConv1d). FINN sees it as a 2-D
+    one on [channels, length, 1] (qonnx's Change3DTo4DTensors), its kernel [k, 1]."""
+
+    kind: Literal["conv1d"] = "conv1d"
+    kernel: int = Field(default=3, ge=1)
+
+    @property
+    def window(self) -> tuple[int, int]:
+        return self.kernel, 1
+
 
 class MaxPool(LayerBase):
     kind: Literal["maxpool"] = "maxpool"
     kernel: int = Field(default=2, ge=1)
     stride: int | None = Field(default=None, ge=1, description="defaults to the kernel size")
+
+
+class MaxPool1d(MaxPool):
+    """Max pooling over [channels, length] (PyTorch's MaxPool1d)."""
+
+    kind: Literal["maxpool1d"] = "maxpool1d"
 
 
 class AvgPool(LayerBase):
@@ -210,10 +261,10 @@ class Dropout(LayerBase):
     p: float = Field(default=0.2, gt=0, lt=1, description="share of values zeroed in each training step")
 
 
-Layer = Annotated[Linear | Conv2d | MaxPool | AvgPool | Flatten | BatchNorm | Act | Dropout,
+Layer = Annotated[Linear | Conv2d | Conv1d | MaxPool | MaxPool1d | AvgPool | Flatten | BatchNorm | Act | Dropout,
                   Field(discriminator="kind")]
 LAYER_MODELS = {m.model_fields["kind"].default: m
-                for m in (Linear, Conv2d, MaxPool, AvgPool, Flatten, BatchNorm, Act, Dropout)}
+                for m in (Linear, Conv2d, Conv1d, MaxPool, MaxPool1d, AvgPool, Flatten, BatchNorm, Act, Dropout)}
 
 
 class OutputSpec(Located):

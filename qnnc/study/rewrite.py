@@ -14,10 +14,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from qnnc.errors import Source
+from qnnc.spec.build import WEIGHT_KINDS
 from qnnc.syntax import ast
 from qnnc.syntax.format import format_module
-
-WEIGHT_KINDS = ("linear", "conv2d")
 
 
 def _number(value: float) -> ast.Number:
@@ -75,7 +74,7 @@ def rewrite_network(net: ast.Network, names: list[str], params: dict) -> ast.Net
     channels = None  # the channels flowing, as the rewritten spec writes them
     for stmt in net.statements:
         if isinstance(stmt, ast.InputStmt):
-            channels = stmt.shape[0] if len(stmt.shape) == 3 else None
+            channels = stmt.shape[0] if len(stmt.shape) > 1 else None
         if isinstance(stmt, ast.LayerStmt):
             weights = id(stmt) in name_of
             stmt = _rewrite_layer(stmt, name_of.get(id(stmt)), last, params)
