@@ -31,13 +31,28 @@ def pinned(nodes, spec: m.Spec, owners: dict[str, str]) -> dict[str, dict]:
             continue
         values = fold.model_dump(exclude_none=True)
         if node.op_type.startswith(finn_units.WEIGHT_UNITS):
-            pins[node.name] = {m.FINN_NAMES[k]: v for k, v in values.items()}
+            pins[node.name] = fold.unit_settings()
         elif node.op_type.startswith(("Pool", "LabelSelect", "Thresholding")) and "pe" in values:
             pins[node.name] = {"PE": values["pe"]}
         elif node.op_type.startswith("ConvolutionInputGenerator") and "simd" in values \
                 and isinstance(layers[owners[node.name]], m.Conv) and not layers[owners[node.name]].depthwise:
             pins[node.name] = {"SIMD": values["simd"]}
     return pins
+
+
+def fifo_depths(nodes, spec: m.Spec) -> dict[str, dict]:
+    """FINN node -> the FIFO depths the spec's fold lines set (``in_fifo``, ``out_fifo``), on the
+    first and the last unit of the layer (a conv's padding or window generator, and its matrix
+    unit). FINN's InsertFIFO builds each FIFO the deeper of its two sides asks for."""
+    nodes = list(nodes)
+    owners = finn_units.match_units(nodes, spec)
+    found: dict[str, dict] = {}
+    for layer, fold in spec.target.folds.items():
+        own = [n.name for n in nodes if owners.get(n.name) == layer]
+        for key, node in (("in_fifo", own[:1]), ("out_fifo", own[-1:])):
+            if getattr(fold, key) is not None and node:
+                found.setdefault(node[0], {})[m.FIFO_NAMES[key]] = [getattr(fold, key)]
+    return found
 
 
 def choose(model, spec: m.Spec, fpgapart: str, io: bool = True) -> tuple[solver.Solution, dict]:
@@ -90,7 +105,10 @@ def make_folding_step(spec: m.Spec, root: Path):
 
         model = model.transform(GiveUniqueNodeNames())
         found, summary = choose(model, spec, cfg._resolve_fpga_part())
-        write_text_atomic(root / FOLDING_JSON, json.dumps({"Defaults": {}, **found.attrs()}, indent=2,
+        chosen = found.attrs()
+        for node, depths in fifo_depths(model.graph.node, spec).items():
+            chosen[node] = {**chosen.get(node, {}), **depths}
+        write_text_atomic(root / FOLDING_JSON, json.dumps({"Defaults": {}, **chosen}, indent=2,
                                                           sort_keys=True) + "\n")
         cfg.folding_config_file = str(root / FOLDING_JSON)
         model = step_apply_folding_config(model, cfg)

@@ -19,7 +19,7 @@ class LayerShape:
 @dataclass(frozen=True)
 class Facts:
     shapes: tuple[LayerShape, ...] | None = None
-    folding: dict | None = field(default=None, compare=False)
+    folding: dict | None = field(default=None, compare=False)  # layer -> its fold line's unit settings (FINN names)
 
     @property
     def known(self) -> frozenset[str]:

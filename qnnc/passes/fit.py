@@ -72,8 +72,7 @@ def io_unit(spec: m.Spec) -> solver.Unit:
 
 
 def _units(spec: m.Spec, facts: Facts, pinned: bool = True) -> list[solver.Unit]:
-    pins = {name: {m.FINN_NAMES[k]: v for k, v in fold.items()}
-            for name, fold in (facts.folding or {}).items()} if pinned else {}
+    pins = (facts.folding or {}) if pinned else {}
     has_uram = hw_target.capacity(spec)["URAM"] > 0
     return [analytic.unit(u, pins.get(u.name), has_uram) for u in matrix_units(spec, facts)] + [io_unit(spec)]
 

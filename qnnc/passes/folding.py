@@ -47,7 +47,7 @@ def check_folding(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
         layer = layers.get(name)
         if name == INPUT_UNIT:
             found.extend(_check_input_fold(spec, fold))
-            folding[name] = fold.model_dump(exclude_none=True)
+            folding[name] = fold.unit_settings()
             continue
         if layer is None:
             candidates = [n for n, lay in layers.items() if lay.kind in FOLDABLE]
@@ -58,7 +58,7 @@ def check_folding(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
             continue
         found.extend(_check_layer_fold(layer, fold, facts.shape_of(name)))
         found.extend(_check_memory(spec, fold))
-        folding[name] = fold.model_dump(exclude_none=True)
+        folding[name] = fold.unit_settings()
     errors = [d for d in found if d.is_error]
     return (facts if errors else facts.with_(folding=folding)), found
 

@@ -395,6 +395,9 @@ class TrainSpec(Located):
 
 
 # ---- target -----------------------------------------------------------------------------
+MAX_FIFO_DEPTH = 1 << 20  # far past any FIFO a small FPGA holds (a typo guard)
+
+
 class Fold(Located):
     """FINN folding for one layer, as in FINN's folding config JSON."""
 
@@ -403,10 +406,19 @@ class Fold(Located):
     ram_style: Literal["auto", "block", "distributed", "ultra"] | None = None
     resType: Literal["auto", "lut", "dsp"] | None = None  # noqa: N815 - FINN's own key
     mem_mode: Literal["internal_embedded", "internal_decoupled", "external"] | None = None
+    in_fifo: int | None = Field(default=None, ge=2, le=MAX_FIFO_DEPTH, description="depth of the FIFO before the "
+                                "layer's first unit (FINN's inFIFODepths); FINN's default is 2")
+    out_fifo: int | None = Field(default=None, ge=2, le=MAX_FIFO_DEPTH, description="depth of the FIFO after the "
+                                 "layer's last unit (FINN's outFIFODepths); between two layers the deeper one is built")
+
+    def unit_settings(self) -> dict:
+        """The settings the solver keeps fixed, in FINN's attribute names (not the FIFOs)."""
+        return {FINN_NAMES[k]: v for k, v in self.model_dump(exclude_none=True).items() if k in FINN_NAMES}
 
 
-# a fold setting -> the FINN node attribute it sets
+# a fold setting -> the FINN node attribute it sets (FIFO depths: ``FIFO_NAMES``, lists in FINN)
 FINN_NAMES = {"pe": "PE", "simd": "SIMD", "ram_style": "ram_style", "resType": "resType", "mem_mode": "mem_mode"}
+FIFO_NAMES = {"in_fifo": "inFIFODepths", "out_fifo": "outFIFODepths"}
 
 
 class TargetSpec(Located):
