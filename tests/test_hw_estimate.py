@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, bit_exact_untrained
 from qnnc.compiler import Compilation
 from qnnc.errors import Source
 from qnnc.hw import analytic
@@ -77,3 +77,27 @@ def test_an_fps_target_gets_the_cheapest_design_that_meets_it(fastest, tmp_path)
     assert summary["folding"]["mode"] == "cheapest that meets the target"
     assert summary["fps"] >= wanted
     assert summary["resources"]["LUT"] < best["resources"]["LUT"]
+
+
+@pytest.mark.slow
+def test_a_bias_on_every_layer_even_the_last_maps_where_an_activation_follows(tmp_path):
+    """Biases on a conv, a linear layer and the last layer, each followed by an activation
+    whose thresholds absorb it: bit-exact through FINN with initial weights, every layer in
+    hardware (the label output's case, a bias LabelSelect cannot add, is Q042)."""
+    text = """
+network n {
+  input uint8[1, 8, 8] scale 1/15 -> quant uint4
+  defaults { weights: 2 bit, acts: 2 bit }
+  conv2d c0 (8, kernel=3, bias=true) + batchnorm + act relu
+  flatten
+  linear fc0 (16, bias=true) + act relu
+  linear out (10, bias=true) + act hardtanh 8 bit -> logits
+}
+train { dataset: digits, epochs: 1 }
+target pynq-z2 { }
+"""
+    comp = Compilation(Source(text, "t.qnn"))
+    assert comp.diagnostics() == []
+    model, owners = bit_exact_untrained(comp, tmp_path / "b")
+    assert {"c0", "fc0", "out"} <= set(owners.values())  # and nothing left outside (the estimate's Q042)
+    assert [n.op_type for n in model.graph.node].count("MVAU_hls") == 3

@@ -130,7 +130,9 @@ def _check_output(net: m.NetworkSpec, state: str, facts: Facts) -> list[Diagnost
     if isinstance(last, m.WeightLayer) and weight is not None and weight.bias:
         found.append(Diagnostic(
             "Q042", f"the bias of '{weight.name}' before the label output would stay outside FINN's "
-            "dataflow partition", weight.span_of("bias"), hint="write bias=false on the last layer",
+            "dataflow partition: FINN's LabelSelect compares integers and cannot add a bias per class",
+            weight.span_of("bias"), hint="write bias=false; or keep it and end with an activation, whose thresholds "
+            "absorb it: '+ act hardtanh 8 bit -> logits'",
         ))
     classes = width[0] if len(width) == 1 else 0
     if len(width) != 1:
