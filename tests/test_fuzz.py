@@ -17,6 +17,7 @@ from qnnc.syntax.parser import grammar_path, parse
 
 MOBILENET = ROOT / "specs" / "digits_mobilenet_w4a4.qnn"  # depthwise convolutions
 VGG10 = ROOT / "specs" / "radioml_vgg10_w4a4.qnn"  # 1-D convolutions and pooling
+RESNET = ROOT / "specs" / "digits_resnet_w2a2.qnn"  # residual blocks
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 
 
@@ -40,7 +41,7 @@ def _grammar_for_generation() -> Lark:
 
 
 NAMES = st.sampled_from(["fc0", "out", "linear", "conv2d", "conv1d", "maxpool", "maxpool1d", "avgpool", "groups",
-                         "kernel", "normalize", "act", "relu",
+                         "kernel", "residual", "normalize", "act", "relu",
                          "bipolar", "mnist", "pynq-z2", "train", "target", "network", "x", "pe", "simd", "label",
                          "uint8"])
 TERMINALS = {
@@ -58,7 +59,7 @@ def test_grammar_generated_text_never_crashes(text):
     check(text)
 
 
-@pytest.mark.parametrize("path", [*SPECS[:4], MOBILENET, VGG10], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [*SPECS[:4], MOBILENET, VGG10, RESNET], ids=lambda p: p.stem)
 @FUZZ
 @given(data=st.data())
 def test_mutated_real_specs_never_crash(path, data):
@@ -68,7 +69,8 @@ def test_mutated_real_specs_never_crash(path, data):
         j = data.draw(st.integers(i, min(len(text), i + 12)))
         piece = data.draw(st.sampled_from(["", "(", ")", "{", "}", ",", ":", "\n", "-", "->", "+", "%", "0",
                                            "99999999999999999999", "1e400", "0/0", "linear", "fold x {", "#", "groups=",
-                                           "kernel=[1, 3]", "[2, 0]", "conv1d", "maxpool1d",
+                                           "kernel=[1, 3]", "[2, 0]", "conv1d", "maxpool1d", "residual {",
+                                           "residual r {\n",
                                            "9" * 5000, "1e-310", "4.9e-324", "\f", "\v", "\r", "\x1c", "\x85",
                                            "\u2028", "\u2029", "\r\n"]))
         text = text[:i] + piece + text[j:]

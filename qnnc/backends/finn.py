@@ -37,7 +37,36 @@ def estimate_steps(spec: m.Spec, root: Path) -> list:
     steps.insert(steps.index("step_minimize_bit_width") + 2, make_folding_step(spec, root))
     if is_1d(spec):
         steps.insert(steps.index("step_streamline"), step_1d_as_2d)
+    if has_residuals(spec):
+        steps.insert(steps.index("step_streamline") + 1, step_streamline_residuals)
     return steps
+
+
+def has_residuals(spec: m.Spec) -> bool:
+    return any(isinstance(layer, m.Residual) for layer in spec.network.layers)
+
+
+def step_streamline_residuals(model, cfg):
+    """FINN's streamlining stops at a fork (a residual block's input feeds two branches) and at
+    the join (its add): move the scale past the fork into both branches, streamline, then move
+    the add's equal scales past it, and streamline again, so that the add sums integers (FINN's
+    ElementwiseAdd) and its scale is absorbed into the thresholds after it."""
+    from finn.transformation.streamline import Streamline
+    from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes, AbsorbTransposeIntoMultiThreshold
+    from finn.transformation.streamline.reorder import (
+        MoveLinearPastEltwiseAdd,
+        MoveLinearPastFork,
+        MoveMulPastJoinAdd,
+        MoveTransposePastFork,
+        MoveTransposePastJoinAdd,
+    )
+    from qonnx.transformation.infer_datatypes import InferDataTypes
+
+    for transformation in (MoveLinearPastFork(), Streamline(), MoveLinearPastEltwiseAdd(), MoveMulPastJoinAdd(),
+                           Streamline(), MoveTransposePastFork(), MoveTransposePastJoinAdd(),
+                           AbsorbConsecutiveTransposes(), AbsorbTransposeIntoMultiThreshold(), InferDataTypes()):
+        model = model.transform(transformation)
+    return model
 
 
 def is_1d(spec: m.Spec) -> bool:

@@ -20,7 +20,8 @@ from qnnc.hw.analytic import MAX_AP_INT_BITS, depthwise_legal, divisors
 from qnnc.hw.solver import RESOURCES, Choice, Unit
 from qnnc.spec import model as m
 
-CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool", "Squeeze", "Unsqueeze")
+CHANNEL_UNITS = ("Thresholding", "Reshape", "DuplicateStreams", "GlobalAccPool", "Squeeze", "Unsqueeze",
+                 "ElementwiseAdd")
 POOLS = ("Pool_hls",)
 
 

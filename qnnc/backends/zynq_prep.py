@@ -44,11 +44,19 @@ def prepare_design(model, fpgapart: str, port_bits: int, partition_dir: Path):
     from finn.transformation.fpgadataflow.insert_fifo import InsertFIFO
     from finn.transformation.fpgadataflow.insert_iodma import InsertIODMA
     from finn.transformation.fpgadataflow.specialize_layers import SpecializeLayers
+    from finn.transformation.fpgadataflow.transpose_decomposition import (
+        InferInnerOuterShuffles,
+        ShuffleDecomposition,
+    )
     from qonnx.transformation.general import GiveReadableTensorNames, GiveUniqueNodeNames
     from qonnx.transformation.infer_data_layouts import InferDataLayouts
 
     work = copy.deepcopy(model)
-    for transformation in (InsertDWC(), InsertFIFO(create_shallow_fifos=True), SpecializeLayers(fpgapart),
+    # a layout transpose inside the design (around a residual block's fork or add) becomes FINN's
+    # inner and outer shuffles first, as finn-plus's step_transpose_decomposition makes them
+    shuffles = (ShuffleDecomposition(), InferInnerOuterShuffles(), SpecializeLayers(fpgapart)) \
+        if work.get_nodes_by_op_type("Shuffle") else ()
+    for transformation in (*shuffles, InsertDWC(), InsertFIFO(create_shallow_fifos=True), SpecializeLayers(fpgapart),
                            InferDataLayouts(), InsertIODMA(port_bits), InsertDWC(), SpecializeLayers(fpgapart),
                            Floorplan(), CreateDataflowPartition(partition_model_dir=str(partition_dir))):
         try:

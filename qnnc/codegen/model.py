@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
 from qnnc.codegen.pycode import call, ident, literal, mapping_block
 from qnnc.passes.facts import Facts
 from qnnc.passes.quant import summed_bits
+from qnnc.passes.residual import block_input_act
 from qnnc.passes.shapes import pool_window
 from qnnc.spec import model as m
 
@@ -15,10 +17,15 @@ from qnnc.spec import model as m
 @dataclass(frozen=True)
 class Module:
     attr: str
-    ctor: str
+    ctor: str | None  # None: no module of its own, only its line in the forward pass
     out_group: str | None = None
     in_group: str | None = None
     in_repeat: int = 1
+    line: str | None = None  # its line in the forward pass; default: x = self.<attr>(x)
+
+    @property
+    def forward(self) -> str:
+        return self.line or f"x = self.{self.attr}(x)"
 
 
 def _weight_quant(bits: int) -> str:
@@ -76,6 +83,8 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
+    skips: dict[str, _Channels] = {}  # residual block -> the channels at its start
+    start_of = {layer.name: i for i, layer in enumerate(net.layers) if isinstance(layer, m.Residual)}
     # An MLP flattens before quantizing its input (flatten0 goes first, below), so FINN's input
     # thresholds see a flat tensor and no layout transpose is left outside the dataflow partition.
     following = [*net.layers[1:], None]
@@ -113,6 +122,13 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             cls = "nn.MaxPool1d" if isinstance(layer, m.MaxPool1d) else "nn.MaxPool2d"
             out.append(Module(name, call(cls, kernel_size=literal(layer.kernel),
                                          stride=literal(layer.stride or layer.kernel))))
+        elif isinstance(layer, m.Residual):  # the skip connection keeps the block's input
+            out.append(Module(name, None, line=f"skip_{name} = x"))
+            skips[name] = copy.copy(ch)
+        elif isinstance(layer, m.Add):  # both operands and the sum on the block input's quantizer
+            act = ident(block_input_act(net.layers, start_of[layer.block]).name)
+            out.append(Module(name, None, line=f"x = self.{act}(self.{act}(x) + skip_{ident(layer.block)})"))
+            ch = skips[layer.block]
         elif isinstance(layer, m.Dropout):  # an identity in eval mode: never exported
             out.append(Module(name, call("nn.Dropout", p=literal(layer.p))))
         elif isinstance(layer, m.Flatten):
@@ -155,9 +171,9 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
         "clipped": literal(tuple(layer.name for layer in weights if layer.weights <= 2)),
         "modules": mods,
         "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods
-                                             if mod.ctor.startswith(("Quant", "TruncAvgPool2d"))})),
-        "truncation": any(mod.ctor.startswith("TruncAvgPool2d") for mod in mods),
+                                             if mod.ctor and mod.ctor.startswith(("Quant", "TruncAvgPool2d"))})),
+        "truncation": any(mod.ctor and mod.ctor.startswith("TruncAvgPool2d") for mod in mods),
         "float_weights": any(layer.weights > 2 for layer in weights),
-        "body": [mod.attr for mod in mods if mod.attr != head],
+        "body": [mod.forward for mod in mods if mod.attr != head],
         "forward_expr": f"self.{head}(self.logits(x))" if head else "self.logits(x)",
     }

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from qnnc.errors import Diagnostic
-from qnnc.passes import dataset, fit, folding, quant, shapes, sparsity, sweep
+from qnnc.passes import dataset, fit, folding, quant, residual, shapes, sparsity, sweep
 from qnnc.passes.facts import Facts
 from qnnc.spec.model import Spec
 
@@ -30,6 +30,7 @@ PASSES: tuple[Pass, ...] = (
     Pass("shapes", shapes.infer_shapes, provides=frozenset({"shapes"})),
     Pass("dataset", dataset.check_dataset, requires=frozenset({"shapes"})),
     Pass("quant", quant.check_finn_mapping, requires=frozenset({"shapes"})),
+    Pass("residual", residual.check_residuals, requires=frozenset({"shapes"})),
     Pass("sparsity", sparsity.check_sparsity, requires=frozenset({"shapes"})),
     Pass("folding", folding.check_folding, requires=frozenset({"shapes"}), provides=frozenset({"folding"})),
     Pass("fit", fit.check_fit, requires=frozenset({"shapes", "folding"})),

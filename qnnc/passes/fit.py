@@ -29,7 +29,13 @@ def matrix_units(spec: m.Spec, facts: Facts) -> list[analytic.MatrixUnit]:
     bits, kind = value_type(spec.network.input)
     found = []
     layers = spec.network.layers
+    entering: dict[str, tuple[int, str]] = {}  # residual block -> the value type at its start
     for i, layer in enumerate(layers):
+        if isinstance(layer, m.Residual):
+            entering[layer.name] = bits, kind
+        elif isinstance(layer, m.Add):  # the sum, on the block input's grid (passes.residual)
+            bits, kind = entering[layer.block]
+            continue
         shape = facts.shape_of(layer.name)
         if isinstance(layer, m.WeightLayer):
             window = math.prod(layer.window) if isinstance(layer, m.Conv) else 1

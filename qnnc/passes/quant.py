@@ -45,7 +45,7 @@ def check_finn_mapping(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnost
         if isinstance(layer, m.AvgPool) and not diag:
             found.extend(_check_avgpool(layer, previous, facts.shape_of(layer.name).inp))
         previous = layer
-        if not isinstance(layer, (m.Flatten, m.Dropout)):
+        if not isinstance(layer, (m.Flatten, m.Dropout, m.Residual)):
             source = f"'{layer.name}'"
     found.extend(_check_output(net, state, facts))
     return facts, found
@@ -68,6 +68,8 @@ def _step(layer, state: str, source: str) -> tuple[str, Diagnostic | None]:
                 "Q048", f"a 1-bit relu ('{layer.name}') does not map onto FINN: its thresholds need an output "
                 "scale of 1 or a bipolar output", layer.span,
                 hint="use 'act bipolar' for 1 bit, or give the relu 2 bits or more")
+        return QUANT, None
+    if isinstance(layer, m.Add):  # re-quantized with the block input's quantizer (passes.residual)
         return QUANT, None
     if isinstance(layer, m.MaxPool | m.AvgPool) and state == FLOAT:
         return FLOAT, Diagnostic(

@@ -113,7 +113,16 @@ def infer_shapes(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
     shape = spec.network.input.shape
     written = shape[0] if shape else 0  # channels as the spec writes them, before pruning
     out: list[LayerShape] = []
+    starts: dict[str, tuple[int, ...]] = {}  # residual block -> the shape it starts with
     for layer in spec.network.layers:
+        if isinstance(layer, m.Residual):
+            starts[layer.name] = shape
+        if isinstance(layer, m.Add) and shape != starts[layer.block]:
+            return facts, [Diagnostic(
+                "Q038", f"residual block '{layer.block}' turns {_fmt(starts[layer.block])} into {_fmt(shape)}: the "
+                "skip connection adds its input to its output, so they must have one shape", layer.span,
+                hint=f"keep {starts[layer.block][0]} channels and the feature map's size inside the block (stride 1, "
+                     "'same' padding, no pooling)")]
         if isinstance(layer, m.Conv2d) and len(shape) == 3 and (diag := check_groups(layer, written)):
             return facts, [diag]
         if isinstance(layer, m.WeightLayer):

@@ -33,8 +33,8 @@ SYNONYMS = {
 }
 # layers people write that qnnc does not map yet: what they are, and the nearest that it does
 NOT_YET = {
-    "add": ("a residual sum", "write the block without its skip connection"),
-    "residual": ("a residual block", "write the block without its skip connection"),
+    "add": ("a residual sum on its own", "write 'residual { ... }' around the layers the skip connection "
+            "goes around"),
     "avgpool1d": ("1-D average pooling", "FINN's average pool is square: use 'maxpool1d', or a 'conv1d' with "
                   "stride"),
     "concat": ("joining streams", "the network is one chain of layers"),
@@ -45,7 +45,7 @@ DEPTHWISE_NAMES = ("depthwise", "dwconv", "dwconv2d", "depthwiseconv2d", "separa
 OUTPUTS = ("logits", "label", "top")
 AUTO_PREFIX = {
     "linear": "fc", "conv2d": "conv", "conv1d": "conv", "maxpool": "pool", "maxpool1d": "pool", "avgpool": "pool",
-    "flatten": "flatten", "batchnorm": "bn", "act": "act", "dropout": "drop",
+    "flatten": "flatten", "batchnorm": "bn", "act": "act", "dropout": "drop", "residual": "res",
 }
 POSTOP_SUFFIX = {"batchnorm": "bn", "act": "act", "maxpool": "pool", "maxpool1d": "pool", "avgpool": "pool",
                  "flatten": "flatten", "dropout": "drop"}
@@ -188,7 +188,7 @@ class _Builder:
         self._check_name(net.name, net.name_span, "network")
         inputs = [s for s in net.statements if isinstance(s, ast.InputStmt)]
         defaults_stmts = [s for s in net.statements if isinstance(s, ast.DefaultsStmt)]
-        stmts = [s for s in net.statements if isinstance(s, ast.LayerStmt)]
+        stmts = [s for s in net.statements if isinstance(s, ast.LayerStmt | ast.ResidualStmt)]
         for extra in inputs[1:]:
             self.error("Q020", "a second 'input' statement", extra.span, "a network has one input")
         for extra in defaults_stmts[1:]:
@@ -290,11 +290,19 @@ class _Builder:
     def layers(self, stmts: list[ast.LayerStmt], defaults: m.Defaults):
         specs: list = []
         ok = True
-        used = {s.head.name for s in stmts if isinstance(s.head, ast.OpHead) and s.head.name}
+        inner = [s for b in stmts if isinstance(b, ast.ResidualStmt) for s in b.layers]
+        used = {s.head.name for s in [*stmts, *inner] if isinstance(s, ast.LayerStmt) and isinstance(s.head, ast.OpHead)
+                and s.head.name}
+        used |= {s.name for s in stmts if isinstance(s, ast.ResidualStmt) and s.name}
         counters: dict[str, int] = {}
         output = None
         for i, stmt in enumerate(stmts):
             is_last = i == len(stmts) - 1
+            if isinstance(stmt, ast.ResidualStmt):
+                block = self.residual(stmt, defaults, used, counters)
+                ok = ok and block is not None
+                specs.extend(block or ())
+                continue
             if stmt.output is not None:
                 output = self.output(stmt.output, is_last)
             statement_layers = self.statement(stmt, defaults, used, counters)
@@ -304,6 +312,25 @@ class _Builder:
                 specs.extend(statement_layers)
         self._check_duplicates(specs)
         return (tuple(specs) if ok else None), output
+
+    def residual(self, block: ast.ResidualStmt, defaults: m.Defaults, used: set, counters: dict) -> list | None:
+        """The block as layers: where it starts, its own layers, where it adds back."""
+        if block.name is not None and not self._check_name(block.name, block.name_span, "block"):
+            return None
+        if not block.layers:
+            self.error("Q022", "a residual block without layers", block.span,
+                       "put the layers the skip connection goes around inside its braces")
+            return None
+        name = block.name or self._layer_name(None, "residual", None, used, counters)
+        found: list = [m.Residual(name=name, span=block.span)]
+        for stmt in block.layers:
+            if stmt.output is not None:
+                self.output(stmt.output, is_last=False)
+            layers = self.statement(stmt, defaults, used, counters)
+            if layers is None:
+                return None
+            found.extend(layers)
+        return [*found, m.Add(name=f"{name}_add", block=name, span=block.span)]
 
     def output(self, out: ast.Output, is_last: bool) -> m.OutputSpec | None:
         if not is_last:

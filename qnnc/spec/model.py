@@ -253,6 +253,22 @@ class Act(LayerBase):
     bits: Bits = 8
 
 
+class Residual(LayerBase):
+    """Where a residual block starts: its input goes both through the block's layers and around
+    them (FINN's DuplicateStreams)."""
+
+    kind: Literal["residual"] = "residual"
+
+
+class Add(LayerBase):
+    """Where a residual block ends: q(q(x) + skip), q the quantizer of the activation before the
+    block, so that both operands and the sum share one integer grid (FINN's elementwise add,
+    bit-exact: no value is rounded)."""
+
+    kind: Literal["add"] = "add"
+    block: str = Field(description="the residual block it closes")
+
+
 class Dropout(LayerBase):
     """Training only: zeroes a random share of its input while training (Brevitas' FC and CNV use
     it); an identity in the exported model and the hardware."""
@@ -261,10 +277,10 @@ class Dropout(LayerBase):
     p: float = Field(default=0.2, gt=0, lt=1, description="share of values zeroed in each training step")
 
 
-Layer = Annotated[Linear | Conv2d | Conv1d | MaxPool | MaxPool1d | AvgPool | Flatten | BatchNorm | Act | Dropout,
-                  Field(discriminator="kind")]
-LAYER_MODELS = {m.model_fields["kind"].default: m
-                for m in (Linear, Conv2d, Conv1d, MaxPool, MaxPool1d, AvgPool, Flatten, BatchNorm, Act, Dropout)}
+Layer = Annotated[Linear | Conv2d | Conv1d | MaxPool | MaxPool1d | AvgPool | Flatten | BatchNorm | Act | Dropout
+                  | Residual | Add, Field(discriminator="kind")]
+LAYER_MODELS = {m.model_fields["kind"].default: m for m in (Linear, Conv2d, Conv1d, MaxPool, MaxPool1d, AvgPool,
+                                                            Flatten, BatchNorm, Act, Dropout, Residual, Add)}
 
 
 class OutputSpec(Located):

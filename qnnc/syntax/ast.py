@@ -184,7 +184,17 @@ class LayerStmt:
     span: Span = _pos()
 
 
-Statement = InputStmt | DefaultsStmt | LayerStmt
+@dataclass(frozen=True)
+class ResidualStmt:
+    """``residual [NAME] { layers }``: the layers with a skip connection around them."""
+
+    name: str | None
+    layers: tuple[LayerStmt, ...]
+    span: Span = _pos()
+    name_span: Span | None = _pos(None)
+
+
+Statement = InputStmt | DefaultsStmt | LayerStmt | ResidualStmt
 
 
 @dataclass(frozen=True)

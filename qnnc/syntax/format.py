@@ -123,8 +123,19 @@ class _Printer:
     def network(self, net: ast.Network) -> None:
         self.emit(f"network {net.name} {{", Span(net.span.line, 1, net.name_span.line, 1), 0)
         for i, s in enumerate(net.statements):
-            self.emit(statement(s), s.span, 1, first=i == 0)
+            if isinstance(s, ast.ResidualStmt):
+                self.residual(s, first=i == 0)
+            else:
+                self.emit(statement(s), s.span, 1, first=i == 0)
         self.close(net.span, 0)
+
+    def residual(self, block: ast.ResidualStmt, first: bool) -> None:
+        label = f" {block.name}" if block.name else ""
+        opening = block.layers[0].span.line - 1 if block.layers else block.span.line
+        self.emit(f"residual{label} {{", Span(block.span.line, 1, max(block.span.line, opening), 1), 1, first=first)
+        for i, s in enumerate(block.layers):
+            self.emit(statement(s), s.span, 2, first=i == 0)
+        self.close(block.span, 1)
 
     def block(self, block: ast.Block) -> None:
         label = f" {block.label}" if block.label else ""

@@ -288,6 +288,12 @@ class _ToAst:
     def defaults_stmt(self, span, children):
         return ast.DefaultsStmt(tuple(children), span)
 
+    def residual(self, span, children):
+        name = next((c for c in children if isinstance(c, Token)), None)
+        layers = tuple(c for c in children if isinstance(c, ast.LayerStmt))
+        return ast.ResidualStmt(str(name) if name is not None else None, layers, span,
+                                Span.from_token(name) if name is not None else None)
+
     def layer(self, span, children):
         head, *rest = children
         mods = tuple(c for c in rest if isinstance(c, ast.Modifier))
