@@ -15,14 +15,15 @@ from qnnc.passes.fit import matrix_units
 VGG10 = ROOT / "specs" / "radioml_vgg10_w4a4.qnn"
 
 
-def one_d(conv: str = "8, kernel=3, padding=1", pool: str = "2", quant: str = "", fold: str = "") -> str:
+def one_d(conv: str = "8, kernel=3, padding=1", pool: str = "2", quant: str = "", fold: str = "",
+          second: bool = True) -> str:
+    c1 = "\n  conv1d c1 (8, kernel=3) + batchnorm + act relu" if second else ""
     return f"""
 network n {{
   input int8[2, 32] scale 1/127{quant}
   defaults {{ weights: 3 bit, acts: 3 bit }}
   conv1d c0 ({conv}) + batchnorm + act relu
-  maxpool1d ({pool})
-  conv1d c1 (8, kernel=3) + batchnorm + act relu
+  maxpool1d ({pool}){c1}
   flatten
   linear out (24) -> label
 }}

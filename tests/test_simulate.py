@@ -45,7 +45,7 @@ def test_a_1d_design_on_signed_multichannel_input_simulates_bit_exactly(tmp_path
     from qnnc.pipeline.runner import estimate_untrained
 
     write_iq_npz(tmp_path / "iq.npz", train=64, test=32, length=32)
-    comp = Compilation(Source(one_d(), str(tmp_path / "t.qnn")))
+    comp = Compilation(Source(one_d(second=False), str(tmp_path / "t.qnn")))  # one conv: fewer nodes to build
     root = tmp_path / "b"
     estimate_untrained(comp, root, log=lambda _line: None)
     generate(root, comp.spec)
