@@ -82,7 +82,7 @@ def read_memory(node, folder: Path, data: bytes, frames: int, dtype) -> np.ndarr
     normal output shape per frame, its words read as ``dtype`` (the stream tensor's type)."""
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.rtlsim import unpack_words
+    from qnnc.backends.rtlsim import from_words
 
     inst, here = getCustomOp(node), folder / node.name
     (here / "memory_in.bin").write_bytes(data)
@@ -90,8 +90,7 @@ def read_memory(node, folder: Path, data: bytes, frames: int, dtype) -> np.ndarr
     words = [int(w, 16) for w in (here / "stream_out.txt").read_text().split()]
     per_frame = len(words) // frames
     shape = inst.get_normal_output_shape()
-    folded = inst.get_folded_output_shape(0)
-    return np.stack([unpack_words(words[i * per_frame: (i + 1) * per_frame], dtype, folded).reshape(shape)
+    return np.stack([from_words(inst, words[i * per_frame: (i + 1) * per_frame], dtype).reshape(shape)
                      for i in range(frames)])
 
 
@@ -100,11 +99,10 @@ def write_memory(node, folder: Path, tensors: np.ndarray, dtype) -> bytes:
     ``dtype`` (the stream tensor's type)."""
     from qonnx.custom_op.registry import getCustomOp
 
-    from qnnc.backends.rtlsim import pack_words
+    from qnnc.backends.rtlsim import to_words
 
     inst, here = getCustomOp(node), folder / node.name
-    folded = inst.get_folded_input_shape(0)
-    words = [w for tensor in tensors for w in pack_words(np.asarray(tensor).reshape(folded), dtype)]
+    words = [w for tensor in tensors for w in to_words(inst, tensor, dtype)]
     (here / "stream_in.txt").write_text("".join(f"{int(w):x}\n" for w in words))
     _run(node, folder, ["stream_in.txt", "memory_out.bin", str(len(tensors))])
     return (here / "memory_out.bin").read_bytes()

@@ -35,11 +35,18 @@ def estimate_steps(spec: m.Spec, root: Path) -> list:
     steps.insert(steps.index("step_convert_to_hw") + 1, clip)
     steps.insert(steps.index("step_minimize_bit_width") + 1, restore)
     steps.insert(steps.index("step_minimize_bit_width") + 2, make_folding_step(spec, root))
-    if is_1d(spec):
-        steps.insert(steps.index("step_streamline"), step_1d_as_2d)
-    if has_residuals(spec):
-        steps.insert(steps.index("step_streamline") + 1, step_streamline_residuals)
+    before, after = around_streamline(spec)
+    at = steps.index("step_streamline")
+    steps[at:at + 1] = [*before, "step_streamline", *after]
     return steps
+
+
+def around_streamline(spec: m.Spec) -> tuple[tuple, tuple]:
+    """qnnc's steps right before and right after FINN's step_streamline, for the estimate and
+    for verify alike: a 1-D network made 2-D first, a network with residual blocks streamlined
+    past its forks and joins after."""
+    return ((step_1d_as_2d,) if is_1d(spec) else (),
+            (step_streamline_residuals,) if has_residuals(spec) else ())
 
 
 def has_residuals(spec: m.Spec) -> bool:

@@ -172,14 +172,16 @@ def keep_runtime(objects: Path, cache: Path) -> None:
 _RUNTIME_LOCK = threading.Lock()
 
 
-def to_words(inst, tensor: np.ndarray) -> list[int]:
-    """A tensor as the words of the node's input stream, packed as FINN packs them."""
-    return pack_words(np.asarray(tensor).reshape(inst.get_folded_input_shape(0)), inst.get_input_datatype(0))
+def to_words(inst, tensor: np.ndarray, dtype=None) -> list[int]:
+    """A tensor as the words of the node's input stream, packed as FINN packs them (as
+    ``dtype``, if given, rather than the node's input type)."""
+    return pack_words(np.asarray(tensor).reshape(inst.get_folded_input_shape(0)), dtype or inst.get_input_datatype(0))
 
 
-def from_words(inst, words: list[int]) -> np.ndarray:
-    """The words of the node's output stream as a tensor of its folded output shape."""
-    return unpack_words(words, inst.get_output_datatype(0), inst.get_folded_output_shape(0))
+def from_words(inst, words: list[int], dtype=None) -> np.ndarray:
+    """The words of the node's output stream as a tensor of its folded output shape (read as
+    ``dtype``, if given, rather than the node's output type)."""
+    return unpack_words(words, dtype or inst.get_output_datatype(0), inst.get_folded_output_shape(0))
 
 
 def pack_words(tensor: np.ndarray, dtype) -> list[int]:

@@ -50,7 +50,7 @@ def finn_models(root: Path, spec: m.Spec) -> list[tuple[str, object]]:
     """The QONNX model and FINN's models after streamlining and after conversion to HW layers."""
     from qonnx.core.modelwrapper import ModelWrapper
 
-    from qnnc.backends.finn import estimate_config, has_residuals, is_1d, step_1d_as_2d, step_streamline_residuals
+    from qnnc.backends.finn import around_streamline, estimate_config
     from qnnc.backends.finn_compat import prepare_finn
 
     prepare_finn()
@@ -61,9 +61,8 @@ def finn_models(root: Path, spec: m.Spec) -> list[tuple[str, object]]:
 
     model = ModelWrapper(str(Path(root) / FINN_INPUT))
     stages = [("qonnx", copy.deepcopy(model).transform(InferShapes()))]
-    front = (steps.step_qonnx_to_finn, steps.step_tidy_up, *((step_1d_as_2d,) if is_1d(spec) else ()))
-    back = (step_streamline_residuals,) if has_residuals(spec) else ()
-    for step in (*front, steps.step_streamline, *back):
+    before, after = around_streamline(spec)
+    for step in (steps.step_qonnx_to_finn, steps.step_tidy_up, *before, steps.step_streamline, *after):
         model = step(model, cfg)
     stages.append(("finn-streamlined", copy.deepcopy(model)))
     stages.append(("finn-hw-layers", clip_thresholds(steps.step_convert_to_hw(model, cfg))[0]))
