@@ -29,6 +29,7 @@ network n {{
   residual r1 {{
 {body}
   }}
+  maxpool (2)
   residual r2 {{
     conv2d c3 (8, kernel=3, padding=1) + batchnorm
   }}
@@ -87,7 +88,8 @@ def test_a_sweep_of_a_network_with_blocks_is_refused_for_now():
 def test_blocks_are_bit_exact_through_finn_for_any_weights(act, bits, tmp_path):
     """Initial weights: PyTorch, QONNX, FINN's streamlined model and its hardware layers agree;
     each block is a DuplicateStreams feeding its layers and an ElementwiseAdd of integers, with
-    the thresholds of the shared quantizer after it, all inside the dataflow partition."""
+    the thresholds of the shared quantizer after it, all inside the dataflow partition, and
+    the second block (after a max pool) as NHWC as the first."""
     comp = Compilation(Source(spec_text(act=act, bits=bits), "t.qnn"))
     assert comp.diagnostics() == []
     model, owners = bit_exact_untrained(comp, tmp_path / "b")
@@ -97,3 +99,5 @@ def test_blocks_are_bit_exact_through_finn_for_any_weights(act, bits, tmp_path):
     assert len(adds) == 2
     assert all(model.get_tensor_datatype(i).is_integer() for n in adds for i in n.input)
     assert {"c0", "c1", "c2", "c3", "out"} <= set(owners.values())
+    # the block after the max pool keeps no layout transpose (a Shuffle, as slow as a frame)
+    assert not [op for op in ops if op.startswith(("Shuffle", "Transpose"))], ops

@@ -57,22 +57,70 @@ def step_streamline_residuals(model, cfg):
     """FINN's streamlining stops at a fork (a residual block's input feeds two branches) and at
     the join (its add): move the scale past the fork into both branches, streamline, then move
     the add's equal scales past it, and streamline again, so that the add sums integers (FINN's
-    ElementwiseAdd) and its scale is absorbed into the thresholds after it."""
+    ElementwiseAdd) and its scale is absorbed into the thresholds after it. Then the layout
+    transposes around the blocks go, as FINN's conv lowering removes them around a plain chain:
+    moved past forks and adds, into thresholds and max pools (made NHWC), cancelled in pairs;
+    left in, each becomes a Shuffle in the hardware, as slow as a frame's elements."""
     from finn.transformation.streamline import Streamline
     from finn.transformation.streamline.absorb import AbsorbConsecutiveTransposes, AbsorbTransposeIntoMultiThreshold
     from finn.transformation.streamline.reorder import (
+        MakeMaxPoolNHWC,
         MoveLinearPastEltwiseAdd,
         MoveLinearPastFork,
         MoveMulPastJoinAdd,
         MoveTransposePastFork,
         MoveTransposePastJoinAdd,
     )
+    from qonnx.transformation.infer_data_layouts import InferDataLayouts
     from qonnx.transformation.infer_datatypes import InferDataTypes
 
     for transformation in (MoveLinearPastFork(), Streamline(), MoveLinearPastEltwiseAdd(), MoveMulPastJoinAdd(),
                            Streamline(), MoveTransposePastFork(), MoveTransposePastJoinAdd(),
-                           AbsorbConsecutiveTransposes(), AbsorbTransposeIntoMultiThreshold(), InferDataTypes()):
+                           AbsorbConsecutiveTransposes(), AbsorbTransposeIntoMultiThreshold()):
         model = model.transform(transformation)
+    model = transposes_past_adds(model)
+    for transformation in (MakeMaxPoolNHWC(), AbsorbTransposeIntoMultiThreshold(), MakeMaxPoolNHWC(),
+                           AbsorbConsecutiveTransposes(), InferDataTypes(), InferDataLayouts()):
+        model = model.transform(transformation)
+    return model
+
+
+def transposes_past_adds(model):
+    """An add of a transposed tensor and an untransposed one (a block after a max pool: the
+    branch comes back NHWC-to-NCHW from its convs, the skip is the pool's NCHW output) becomes
+    the transposed add: Add(T(a), b) = T(Add(a, T'(b))), T' the inverse permutation, taken from
+    an identical transpose of b where one exists (the branch's own, at the fork). FINN's
+    MoveTransposePastJoinAdd moves only a transpose on both inputs."""
+    from onnx import helper
+    from qonnx.transformation.general import SortGraph
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    def perm(node) -> list[int]:
+        return [int(p) for p in helper.get_attribute_value(node.attribute[0])]
+
+    def one_sided(node):
+        producers = [model.find_producer(t) for t in node.input]
+        sides = [i for i, p in enumerate(producers) if p is not None and p.op_type == "Transpose"]
+        if node.op_type != "Add" or len(sides) != 1 or any(model.get_initializer(t) is not None for t in node.input):
+            return None
+        transpose = producers[sides[0]]
+        return (sides[0], transpose) if len(model.find_consumers(transpose.output[0])) == 1 else None
+
+    while (found := next(((n, *f) for n in model.graph.node if (f := one_sided(n)) is not None), None)) is not None:
+        add, side, transpose = found
+        order = perm(transpose)
+        inverse = sorted(range(len(order)), key=order.__getitem__)
+        other = add.input[1 - side]
+        same = next((c for c in model.find_consumers(other) if c.op_type == "Transpose" and perm(c) == inverse), None)
+        if same is None:
+            same = helper.make_node("Transpose", [other], [model.make_new_valueinfo_name()], perm=inverse)
+            model.graph.node.append(same)
+        summed, out = model.make_new_valueinfo_name(), add.output[0]
+        add.input[side], add.input[1 - side], add.output[0] = transpose.input[0], same.output[0], summed
+        model.graph.node.remove(transpose)
+        model.graph.node.append(helper.make_node("Transpose", [summed], [out], perm=order))
+        model.set_tensor_datatype(summed, model.get_tensor_datatype(out))
+        model = model.transform(SortGraph()).transform(InferShapes())
     return model
 
 
