@@ -73,6 +73,8 @@ CASES = [
     ("digits_mobilenet_w4a4 (depthwise) fps 1e5", variant(ROOT / "specs" / "digits_mobilenet_w4a4.qnn", "fps: 1e5")),
     ("digits_mobilenet_w4a4, dw2 at max_lut 20%", variant(ROOT / "specs" / "digits_mobilenet_w4a4.qnn", "fps: max",
                                                            "\n  max_lut: 20%\n  fold dw2 { pe: 32, simd: 9 }")),
+    # padded convs bounded by their window generators, residual blocks, a max pool's window
+    ("digits_resnet_w2a2 (residual blocks) fps max", (ROOT / "specs" / "digits_resnet_w2a2.qnn").read_text()),
     ("tfc_w2a2 fps 2e6 (above the I/O ceiling)", variant(MNIST, "fps: 2e6")),
     ("tfc_w2a2 max_lut 5%", variant(MNIST, "fps: max", "\n  max_lut: 5%")),
     ("sfc_w1a2 fps 8.5e5", variant(ROOT / "specs" / "sfc_w1a1.qnn", "fps: 8.5e5").replace(
