@@ -64,6 +64,7 @@ def template_values(spec: m.Spec, spec_name: str) -> dict:
         "loss": "nn.BCEWithLogitsLoss()" if binary else loss_source(train.label_smoothing),
         "target": binary_target(train.label_smoothing) if binary else "y",
         "warmup": train.schedule.warmup,  # a number for the template's test
+        "shift": train.augment.pixels if train.augment.name == "shift" else 0,
         "predict": "(logits[:, 0] > 0).long()" if binary else "logits.argmax(dim=1)",
         "optimizer": optimizer_source(train.optimizer),
         "schedule": schedule_source(train.schedule, train.optimizer),

@@ -38,4 +38,13 @@ def check_dataset(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
             "Q052", "'patience' stops training when the validation accuracy stops improving, and no samples are "
             "held out for validation", train.span_of("patience"),
             hint="remove 'validation: 0%', or remove 'patience'"))
+    augment = train.augment
+    spatial = net.input.shape[1:]
+    if augment.name == "shift" and (not spatial or augment.pixels >= min(spatial)):
+        found.append(Diagnostic(
+            "Q053", f"'shift' moves samples along their pixels, and the input {list(net.input.shape)} "
+            + ("has none (it is a vector of features)" if not spatial else
+               f"is {min(spatial)} wide, not more than {augment.pixels} pixels"), train.span_of("augment"),
+            hint="shift images ([C, H, W]) or sequences ([C, L]) by fewer pixels than they are wide"
+            if spatial else "remove 'augment' (no shift means anything for features)"))
     return facts, found

@@ -319,6 +319,14 @@ class Schedule(Strict):
         return self
 
 
+class Augment(Strict):
+    """Training-time changes to each batch (never exported, never at test time)."""
+
+    name: Literal["none", "shift"] = "none"
+    pixels: int = Field(default=2, ge=1, le=64, description="shift: the largest shift each way, in pixels (samples "
+                        "of a 1-D input: along its length)")
+
+
 def _call_to_dict(value):
     """``adam`` -> {'name': 'adam'}; ``adam(lr=0.1)`` arrives already as a dict."""
     return {"name": value} if isinstance(value, str) else value
@@ -395,6 +403,9 @@ class TrainSpec(Located):
         "model kept (the best epoch) and stops a phase early (patience); the test set is scored once, at the end")
     patience: int | None = Field(default=None, ge=1, description="stop a phase after this many epochs without a "
                                  "better validation accuracy; every epoch runs if unset")
+    augment: Annotated[Augment, BeforeValidator(_call_to_dict)] = Field(
+        default=Augment(), description="shift(pixels=N): each training sample moved by up to N pixels each way, "
+        "its own random shift, zero-filled (MNIST's digits, I/Q frames); none by default")
 
     @property
     def user_data(self) -> UserData | None:
