@@ -99,9 +99,11 @@ def transposes_past_adds(model):
         return [int(p) for p in helper.get_attribute_value(node.attribute[0])]
 
     def one_sided(node):
+        if node.op_type != "Add" or any(model.get_initializer(t) is not None for t in node.input):
+            return None
         producers = [model.find_producer(t) for t in node.input]
         sides = [i for i, p in enumerate(producers) if p is not None and p.op_type == "Transpose"]
-        if node.op_type != "Add" or len(sides) != 1 or any(model.get_initializer(t) is not None for t in node.input):
+        if len(sides) != 1:
             return None
         transpose = producers[sides[0]]
         return (sides[0], transpose) if len(model.find_consumers(transpose.output[0])) == 1 else None

@@ -119,13 +119,13 @@ def pool_unit(name: str, w: Window, pe: int | None = None) -> Unit:
         for p in ([pe] if pe else thinned(divisors(w.channels)))))
 
 
-def tied(unit: Unit, w: Window) -> Unit:
+def with_generator(unit: Unit, w: Window) -> Unit:
     """A depthwise unit (VVAU) with the window generator that feeds it PE channels at a time."""
-    return dataclasses.replace(unit, choices=_tied(unit.choices, w))
+    return dataclasses.replace(unit, choices=_with_generator(unit.choices, w))
 
 
 @functools.lru_cache(maxsize=1024)
-def _tied(choices: tuple[Choice, ...], w: Window) -> tuple[Choice, ...]:
+def _with_generator(choices: tuple[Choice, ...], w: Window) -> tuple[Choice, ...]:
     def with_window(c: Choice) -> Choice:
         pe = c.attrs[OWN]["PE"]
         return Choice(c.attrs, max(c.cycles, generator_cycles(w, pe)),

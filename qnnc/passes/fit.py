@@ -128,12 +128,13 @@ def _units(spec: m.Spec, facts: Facts, pinned: bool = True) -> list[solver.Unit]
         if window is not None and window.in_dims != _hw_dims(facts.shape_of(u.name).inp[1:]):
             units.append(windows_model.padding_unit(f"{u.name} padding", window.channels, window.in_dims))
         if window is not None and u.depthwise:  # its generator streams the VVAU's PE channels at a time
-            unit = windows_model.tied(unit, window)
+            unit = windows_model.with_generator(unit, window)
         elif window is not None:
             simd = pins.get(u.name, {}).get("SIMD")
             units.append(windows_model.generator_unit(
                 f"{u.name} window", window, simd if simd and window.channels % simd == 0 else None))
         units.append(unit)
+    # the windows left are the max pools'
     units += [windows_model.pool_unit(name, window, pins.get(name, {}).get("PE")) for name, window in found.items()]
     return [*units, io_unit(spec)]
 
@@ -177,14 +178,15 @@ def _diagnostic(spec, found, free, allowed, capacity, target) -> Diagnostic:
             "layers, lower their bit-widths, prune, or pick a larger board")
     if not found.fits:
         over = [r for r in allowed if found.totals[r] > allowed[r]]
-        weights = [n for n, a in found.attrs().items() if {"PE", "SIMD"} <= set(a)]  # the weight layers
+        settings = found.attrs()
+        weights = [n for n, a in settings.items() if {"PE", "SIMD"} <= set(a)]  # the weight layers
         name = max(weights, key=lambda n: sum(found.picks[n].cost[r] / max(allowed[r], 1) for r in over))
         pick = found.picks[name]
         need = ", ".join(f"{found.totals[r]:,.0f} {SHORT[r]} ({found.totals[r] / capacity[r] * 100:.0f} % of the "
                          f"board, cap {allowed[r] / capacity[r] * 100:.0f} %)" for r in over)
         fold = spec.target.folds.get(name)
         span = fold.span if fold is not None else spec.target.span_of("fps")
-        attrs = found.attrs()[name]
+        attrs = settings[name]
         at = "" if target is None else f" at fps {spec.target.fps:,.0f}"
         return Diagnostic(
             "Q070", f"the design does not fit {spec.target.board}{at}: its layers need {need}", span,
