@@ -11,6 +11,7 @@ import sys
 
 import pytest
 
+from conftest import SPECS
 from generated import plan_for, write_plan
 
 SPEC = """
@@ -160,3 +161,96 @@ def test_a_shift_of_features_is_refused():
         .replace("dataset: digits", 'dataset: npz(file="features.npz", classes=10)')  # the user's own features
     found = diagnostics(text)
     assert [d.code for d in found] == ["Q053"] and "features" in found[0].message
+
+
+# ---- the float teacher (knowledge distillation) ------------------------------------------
+def with_teacher(text: str, setting: str = "teacher: float(epochs=3)") -> str:
+    return text.replace("train {", "train {\n  " + setting, 1)
+
+
+@pytest.fixture
+def taught(tmp_path, monkeypatch):
+    """The generated train.py of SPEC with a float teacher."""
+    _, plan = plan_for(with_teacher(SPEC, "teacher: float(epochs=3, weight=0.7, temperature=3)"))
+    write_plan(plan, tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+    yield importlib.import_module("train")
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
+def test_every_example_has_a_float_twin_for_a_teacher(path, tmp_path):
+    """The teacher has every layer with weights of the network, of the same shape, no quantizer,
+    a ReLU for every activation, and gives one logit per output of the network's loss."""
+    import torch
+
+    from generated import import_model
+
+    comp, plan = plan_for(with_teacher(path.read_text()), path.name)
+    module = import_model(write_plan(plan, tmp_path))
+    net, teacher = module.Net(), module.Teacher()
+    weights = {name: p.shape for name, p in net.named_parameters() if name.endswith(".weight")}
+    ours = {name: p.shape for name, p in teacher.named_parameters() if name.endswith(".weight")}
+    assert ours == weights
+    kinds = {type(mod).__module__.split(".")[0] for mod in teacher.modules()}
+    assert kinds == {"torch", module.__name__}  # nothing of Brevitas
+    acts = [layer for layer in comp.spec.network.layers if layer.kind == "act"]
+    assert sum(isinstance(mod, torch.nn.ReLU) for mod in teacher.modules()) == len(acts)
+    net.eval(), teacher.eval()
+    x = torch.rand(2, *comp.spec.network.input.shape) * 255
+    assert teacher(x).shape == net.logits(x).shape
+
+
+def test_distillation_pulls_the_logits_towards_the_teachers_and_only_those(taught):
+    import torch
+
+    torch.manual_seed(0)
+    teacher_logits = torch.randn(8, 10) * 5
+    student = (torch.randn(8, 10) * 5).requires_grad_()
+    taught.distill(student, teacher_logits).backward()
+    assert student.grad.abs().sum() > 0
+    same = teacher_logits.clone().requires_grad_()
+    loss = taught.distill(same, teacher_logits)
+    loss.backward()
+    assert float(loss) == pytest.approx(0.0, abs=1e-5) and same.grad.abs().max() < 1e-6
+    assert taught.TEACHER_WEIGHT == pytest.approx(0.7) and taught.TEMPERATURE == pytest.approx(3.0)
+
+
+def test_a_two_class_network_is_distilled_through_its_one_output(tmp_path, monkeypatch):
+    import torch
+
+    text = with_teacher(SPEC).replace("linear out (10) -> label", "linear out (1) + act bipolar").replace(
+        "dataset: digits", 'dataset: npz(file="two.npz", classes=2)')
+    _, plan = plan_for(text)
+    write_plan(plan, tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+    generated = importlib.import_module("train")
+    taught_logits = torch.tensor([[-3.0], [0.5], [4.0]])
+    moved = torch.tensor([[1.0], [-2.0], [0.0]], requires_grad=True)
+    generated.distill(moved, taught_logits).backward()
+    assert (torch.sign(moved.grad) == -torch.sign(taught_logits - moved.detach())).all()  # downhill is towards
+    same = taught_logits.clone().requires_grad_()
+    generated.distill(same, taught_logits).backward()
+    assert same.grad.abs().max() < 1e-6
+    for name in ("train", "model"):
+        sys.modules.pop(name, None)
+
+
+def test_the_network_learns_from_a_teacher_that_does_not_learn_with_it(taught):
+    import torch
+
+    model_module = importlib.import_module("model")
+    model, teacher = model_module.Net(), model_module.Teacher().eval()
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    x, y = torch.rand(16, 1, 8, 8) * 15, torch.arange(16) % 10
+    optimizer = taught.make_optimizer(model)
+    first = [p.clone() for p in model.parameters()]
+    taught.train_step(model, optimizer, x, y, teacher)
+    assert all(torch.equal(before[k], v) for k, v in teacher.state_dict().items())
+    assert all(p.grad is None for p in teacher.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(first, model.parameters(), strict=True))

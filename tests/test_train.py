@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from conftest import ROOT, SPECS
 from generated import plan_for, write_plan
@@ -227,3 +228,40 @@ def test_a_checkpoint_of_another_recipe_is_never_resumed(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "belongs to another recipe (differs in epochs)" in result.stdout and "resuming" not in result.stdout
     assert [r["epoch"] for r in json.loads((tmp_path / "metrics.json").read_text())["curve"]] == [1, 2]
+
+
+TAUGHT = MLP.replace("train {", "train {\n  teacher: float(epochs=3)", 1)
+
+
+def test_a_teacher_is_trained_first_and_the_network_kept_is_the_students(tmp_path):
+    """The float teacher's epochs come first, each scored on the validation share; the model
+    kept is the quantized network's best epoch after them, and model.pt holds it alone."""
+    _, plan = plan_for(TAUGHT)
+    write_plan(plan, tmp_path)
+    result = run_train(tmp_path, "--epochs", "3")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert [row["phase"] for row in metrics["curve"]] == ["teacher"] * 3 + ["train"] * 3
+    teacher = metrics["teacher"]
+    scores = [row["val_accuracy"] for row in metrics["curve"]]
+    assert teacher["epochs"] == 3 and teacher["val_accuracy"] == max(scores[:3]) > 0.5
+    assert metrics["kept_epoch"] > 3 and metrics["validation_accuracy"] == max(scores[3:])
+    saved = torch.load(tmp_path / "model.pt", weights_only=False)
+    plain = tmp_path / "plain"
+    write_plan(plan_for(MLP)[1], plain)
+    assert run_train(plain, "--epochs", "1").returncode == 0
+    assert saved["model"].keys() == torch.load(plain / "model.pt", weights_only=False)["model"].keys()
+
+
+def test_a_training_killed_while_its_teacher_learns_resumes_to_the_same_model(tmp_path):
+    _, plan = plan_for(TAUGHT)
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    for folder in (whole, resumed):
+        write_plan(plan, folder)
+    assert run_train(whole, "--epochs", "2").returncode == 0
+    assert _kill_after_first_checkpoint(resumed, "--epochs", "2")
+    again = run_train(resumed, "--epochs", "2")
+    assert again.returncode == 0 and "resuming from checkpoints/last.pt: 1 of 5 epochs done" in again.stdout
+    assert (resumed / "model.pt").read_bytes() == (whole / "model.pt").read_bytes()
+    a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
+    assert a["teacher"] == b["teacher"] and a["test_accuracy"] == b["test_accuracy"]

@@ -76,10 +76,20 @@ class _Channels:
             self.repeat *= spatial
 
 
-def modules(spec: m.Spec, facts: Facts) -> list[Module]:
+def weighted(kind: str, layer: m.WeightLayer, teacher: bool, **shape: str) -> str:
+    """A layer with weights: Brevitas' quantized one, or the teacher's float one (with a bias)."""
+    if teacher:
+        return call(f"nn.{kind}", indent=8, **shape, bias="True")
+    return call(f"Quant{kind}", indent=8, **shape, bias=literal(layer.bias), weight_bit_width=literal(layer.weights),
+                weight_quant=_weight_quant(layer.weights))
+
+
+def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
+    """The quantized network's modules in order; ``teacher``: its float twin's (no quantizers,
+    float weights, a ReLU for every activation, an average pool that averages, float logits)."""
     net = spec.network
     out: list[Module] = []
-    first = input_module(net.input)
+    first = None if teacher else input_module(net.input)
     if first is not None:
         out.append(first)
     ch = _Channels(net.input)
@@ -91,30 +101,28 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
     for i, (layer, shape, after) in enumerate(zip(net.layers, facts.shapes, following, strict=True)):
         name = ident(layer.name)
         if isinstance(layer, m.Linear):
-            ctor = call("QuantLinear", indent=8, in_features=ch.expr, out_features=f"w[{literal(name)}]",
-                        bias=literal(layer.bias), weight_bit_width=literal(layer.weights),
-                        weight_quant=_weight_quant(layer.weights))
+            ctor = weighted("Linear", layer, teacher, in_features=ch.expr, out_features=f"w[{literal(name)}]")
             out.append(Module(name, ctor, name, ch.group, ch.repeat))
             ch.after_weights(name)
         elif isinstance(layer, m.Conv2d) and layer.depthwise:  # one filter per channel: pruned with its input
-            ctor = call("QuantConv2d", indent=8, in_channels=ch.expr, out_channels=ch.expr, groups=ch.expr,
-                        kernel_size=literal(layer.kernel), stride=literal(layer.stride),
-                        padding=literal(layer.padding), bias=literal(layer.bias),
-                        weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
+            ctor = weighted("Conv2d", layer, teacher, in_channels=ch.expr, out_channels=ch.expr, groups=ch.expr,
+                            kernel_size=literal(layer.kernel), stride=literal(layer.stride),
+                            padding=literal(layer.padding))
             out.append(Module(name, ctor, ch.group))
         elif isinstance(layer, m.Conv):
-            cls = "QuantConv1d" if isinstance(layer, m.Conv1d) else "QuantConv2d"
-            ctor = call(cls, indent=8, in_channels=ch.expr, out_channels=f"w[{literal(name)}]",
-                        kernel_size=literal(layer.kernel), stride=literal(layer.stride),
-                        padding=literal(layer.padding), bias=literal(layer.bias),
-                        weight_bit_width=literal(layer.weights), weight_quant=_weight_quant(layer.weights))
+            ctor = weighted("Conv1d" if isinstance(layer, m.Conv1d) else "Conv2d", layer, teacher,
+                            in_channels=ch.expr, out_channels=f"w[{literal(name)}]", kernel_size=literal(layer.kernel),
+                            stride=literal(layer.stride), padding=literal(layer.padding))
             out.append(Module(name, ctor, name, ch.group, ch.repeat))
             ch.after_weights(name)
         elif isinstance(layer, m.BatchNorm):
             cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
             out.append(Module(name, call(cls, ch.expr), ch.group))
         elif isinstance(layer, m.Act):
-            out.append(Module(name, act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
+            out.append(Module(name, "nn.ReLU()" if teacher else act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
+        elif isinstance(layer, m.AvgPool) and teacher:
+            kernel, stride = pool_window(layer, shape.inp)
+            out.append(Module(name, call("nn.AvgPool2d", kernel_size=literal(kernel), stride=literal(stride))))
         elif isinstance(layer, m.AvgPool):  # lint: right after a relu, whose bits it sums
             relu = net.layers[i - 1]
             out.append(Module(name, avgpool_ctor(layer, shape.inp, summed_bits(layer, shape.inp, relu.bits))))
@@ -127,7 +135,9 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             skips[name] = copy.copy(ch)
         elif isinstance(layer, m.Add):  # both operands and the sum on the block input's quantizer
             act = ident(block_input_act(net.layers, start_of[layer.block]).name)
-            out.append(Module(name, None, line=f"x = self.{act}(self.{act}(x) + skip_{ident(layer.block)})"))
+            line = (f"x = self.{act}(x + skip_{ident(layer.block)})" if teacher else
+                    f"x = self.{act}(self.{act}(x) + skip_{ident(layer.block)})")
+            out.append(Module(name, None, line=line))
             ch = skips[layer.block]
         elif isinstance(layer, m.Dropout):  # an identity in eval mode: never exported
             out.append(Module(name, call("nn.Dropout", p=literal(layer.p))))
@@ -138,7 +148,7 @@ def modules(spec: m.Spec, facts: Facts) -> list[Module]:
             else:
                 out.append(module)
             ch.after_flatten(shape.inp)
-    if net.output.kind in ("label", "top"):
+    if net.output.kind in ("label", "top") and not teacher:
         out.append(Module("output_norm", call("ScalarNorm")))
     return out
 
@@ -176,4 +186,10 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
         "float_weights": any(layer.weights > 2 for layer in weights),
         "body": [mod.forward for mod in mods if mod.attr != head],
         "forward_expr": f"self.{head}(self.logits(x))" if head else "self.logits(x)",
+        "teacher": spec.train.teacher.name == "float" and _teacher_values(spec, facts, head),
     }
+
+
+def _teacher_values(spec: m.Spec, facts: Facts, head: str | None) -> dict:
+    mods = modules(spec, facts, teacher=True)
+    return {"modules": mods, "body": [mod.forward for mod in mods if mod.attr != head]}

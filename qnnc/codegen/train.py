@@ -42,6 +42,14 @@ def schedule_source(schedule: m.Schedule, opt: m.Optimizer) -> str:
     return call(SCHED + "LambdaLR", "optimizer", "lambda step: 1.0")
 
 
+def teacher_values(teacher: m.Teacher) -> dict | None:
+    if teacher.name == "none":
+        return None
+    return {"epochs": literal(teacher.epochs), "weight": literal(teacher.weight),
+            "temperature": literal(teacher.temperature),
+            "optimizer": call("torch.optim.Adam", "teacher.parameters()", lr=literal(teacher.lr))}
+
+
 def template_values(spec: m.Spec, spec_name: str) -> dict:
     train = spec.train
     outputs = train.outputs
@@ -65,6 +73,8 @@ def template_values(spec: m.Spec, spec_name: str) -> dict:
         "target": binary_target(train.label_smoothing) if binary else "y",
         "warmup": train.schedule.warmup,  # a number for the template's test
         "shift": train.augment.pixels if train.augment.name == "shift" else 0,
+        "teacher": teacher_values(train.teacher),
+        "binary": binary,
         "predict": "(logits[:, 0] > 0).long()" if binary else "logits.argmax(dim=1)",
         "optimizer": optimizer_source(train.optimizer),
         "schedule": schedule_source(train.schedule, train.optimizer),

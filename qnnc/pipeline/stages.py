@@ -96,7 +96,7 @@ def _train(ctx: Context) -> dict:
                 log_path)
     metrics = json.loads((ctx.root / "metrics.json").read_text())
     return {"test_accuracy": metrics["test_accuracy"], "validation_accuracy": metrics.get("validation_accuracy"),
-            "kept_epoch": metrics.get("kept_epoch"), "model": "model.pt",
+            "kept_epoch": metrics.get("kept_epoch"), "teacher": metrics.get("teacher"), "model": "model.pt",
             "model_sha256": sha256_file(ctx.root / "model.pt")}
 
 

@@ -18,6 +18,10 @@ def summary_lines(record: dict, spec: m.Spec, root: Path) -> list[str]:
             lines.append(f"  validation      {train['validation_accuracy'] * 100:.2f} %  (epoch {train['kept_epoch']}, "
                          "the model kept)")
         lines.append(f"  test accuracy   {train['test_accuracy'] * 100:.2f} %  (metrics.json, model.pt)")
+        teacher = train.get("teacher")
+        if teacher and teacher.get("val_accuracy") is not None:
+            lines.append(f"  teacher         {teacher['val_accuracy'] * 100:.2f} % validation (float, epoch "
+                         f"{teacher['epoch']} of {teacher['epochs']}; taught the model, not exported)")
     est = stages.get("estimate", {}).get("outputs")
     if est and stages["estimate"].get("status") == "done":
         lines.append(f"  throughput      {est['fps']:,.0f} FPS at {spec.target.clock_mhz:g} MHz, "

@@ -48,6 +48,7 @@ class Recipe:
     sparsity: dict[str, float] = field(default_factory=dict)
     unstructured: dict[str, float] = field(default_factory=dict)
     data_root: str = "."  # the spec's folder: the user's data is found from there
+    teacher_epochs: int = 0  # a float teacher trained first, for this many epochs (Hooks.make_teacher)
 
     def with_overrides(self, **changes) -> Recipe:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -55,7 +56,8 @@ class Recipe:
     @property
     def phases(self) -> list[tuple[str, int]]:
         pruned = self.sparsity or self.unstructured
-        return [("train", self.epochs)] + ([("finetune", self.finetune)] if pruned and self.finetune else [])
+        return ([("teacher", self.teacher_epochs)] if self.teacher_epochs else []) + [("train", self.epochs)] + (
+            [("finetune", self.finetune)] if pruned and self.finetune else [])
 
 
 @dataclass
@@ -68,6 +70,10 @@ class Hooks:
     train_step: Callable[..., tuple[float, torch.Tensor]]
     predict: Callable[[torch.Tensor], torch.Tensor]
     prune_groups: dict
+    # with a teacher: its float network, optimizer and step; train_step then takes the teacher too
+    make_teacher: Callable[[], torch.nn.Module] | None = None
+    make_teacher_optimizer: Callable[[torch.nn.Module], torch.optim.Optimizer] | None = None
+    teacher_step: Callable[..., tuple[float, torch.Tensor]] | None = None
 
 
 # ---- data ---------------------------------------------------------------------------------------
@@ -173,18 +179,32 @@ class _State:
     def __init__(self, hooks: Hooks, recipe: Recipe, steps_per_epoch: int):
         self.hooks, self.recipe, self.steps = hooks, recipe, steps_per_epoch
         self.model = hooks.make_model()
+        self.teacher = hooks.make_teacher() if recipe.teacher_epochs else None
         self.epoch = 0
         self.history: list[dict] = []
         self.masks: dict = {}
         self.wall = 0.0
         self.best: dict | None = None  # this phase's best epoch by validation accuracy, with its weights
         self.kept: dict | None = None  # the best epoch of the last phase that ended: the model kept
-        self.start_phase("train", recipe.epochs)
+        self.teacher_kept: dict | None = None  # the teacher's best epoch
+        self.start_phase(*recipe.phases[0])
 
     def start_phase(self, phase: str, epochs: int) -> None:
         self.phase = phase
-        self.optimizer = self.hooks.make_optimizer(self.model)
+        make = self.hooks.make_teacher_optimizer if phase == "teacher" else self.hooks.make_optimizer
+        self.optimizer = make(self.trained)
         self.schedule = self.hooks.make_schedule(self.optimizer, max(1, epochs), self.steps)
+
+    @property
+    def trained(self) -> torch.nn.Module:
+        """The network this phase trains: the teacher in its phase, the model after it."""
+        return self.teacher if self.phase == "teacher" else self.model
+
+    def step(self, x, y) -> tuple[float, torch.Tensor]:
+        if self.phase == "teacher":
+            return self.hooks.teacher_step(self.teacher, self.optimizer, x, y)
+        taught = () if self.teacher is None else (self.teacher,)
+        return self.hooks.train_step(self.model, self.optimizer, x, y, *taught)
 
     def prune(self) -> None:
         recipe = self.recipe
@@ -203,7 +223,7 @@ class _State:
         epoch wins a tie)."""
         if self.best is None or row["val_accuracy"] > self.best["val_accuracy"]:
             self.best = {"epoch": row["epoch"], "val_accuracy": row["val_accuracy"],
-                         "model": copy.deepcopy(self.model.state_dict())}
+                         "model": copy.deepcopy(self.trained.state_dict())}
 
     def stale(self) -> bool:
         """The phase has gone ``patience`` epochs without a better validation accuracy."""
@@ -211,10 +231,17 @@ class _State:
         return self.best is not None and patience is not None and self.epoch - self.best["epoch"] >= patience
 
     def finish_phase(self) -> None:
-        """The phase's best epoch becomes the model (the last epoch's when nothing is held out)."""
+        """The phase's best epoch becomes the network it trained (the last epoch's when nothing
+        is held out); a teacher is then fixed, for the phases after it."""
         if self.best is not None:
-            self.model.load_state_dict(self.best["model"])
-            self.kept = {"epoch": self.best["epoch"], "val_accuracy": self.best["val_accuracy"]}
+            self.trained.load_state_dict(self.best["model"])
+            kept = {"epoch": self.best["epoch"], "val_accuracy": self.best["val_accuracy"]}
+            if self.phase == "teacher":
+                self.teacher_kept = kept
+            else:
+                self.kept = kept
+        if self.teacher is not None:
+            self.teacher.eval()
         self.best = None
 
     def apply_masks(self) -> None:
@@ -229,18 +256,24 @@ class _State:
             "schedule": self.schedule.state_dict(), "history": self.history, "masks": self.masks,
             "wall": self.wall, "rng": torch.get_rng_state(), "generator": generator.get_state(),
             "calibration": calibration_state(self.model), "recipe": asdict(self.recipe),
-            "best": self.best, "kept": self.kept,
+            "best": self.best, "kept": self.kept, "teacher_kept": self.teacher_kept,
+            "teacher": None if self.teacher is None else self.teacher.state_dict(),
         }
 
     def restore(self, ckpt: dict, generator: torch.Generator, epochs_in_phase: int) -> None:
-        self.model = self.hooks.make_model(widths=ckpt["widths"])
-        self.model.load_state_dict(ckpt["model"])
-        restore_calibration(self.model, ckpt.get("calibration", {}))
+        if ckpt["phase"] != "teacher":  # while the teacher learns, the model is still as the seed made it
+            # (Brevitas cannot load the state dict of a model that never ran)
+            self.model = self.hooks.make_model(widths=ckpt["widths"])
+            self.model.load_state_dict(ckpt["model"])
+            restore_calibration(self.model, ckpt.get("calibration", {}))
         self.start_phase(ckpt["phase"], epochs_in_phase)
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.schedule.load_state_dict(ckpt["schedule"])
         self.epoch, self.history, self.masks, self.wall = ckpt["epoch"], ckpt["history"], ckpt["masks"], ckpt["wall"]
-        self.best, self.kept = ckpt.get("best"), ckpt.get("kept")
+        self.best, self.kept, self.teacher_kept = ckpt.get("best"), ckpt.get("kept"), ckpt.get("teacher_kept")
+        if self.teacher is not None:
+            self.teacher.load_state_dict(ckpt["teacher"])
+            self.teacher.train(self.phase == "teacher")
         torch.set_rng_state(ckpt["rng"])
         generator.set_state(ckpt["generator"])
 
@@ -323,7 +356,8 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
         phase_end = first_epoch_of_phase + dict(phases)[phase]
         if phase != state.phase:
             state.finish_phase()
-            state.prune()
+            if phase == "finetune":
+                state.prune()
             state.start_phase(phase, dict(phases)[phase])
         start = time.perf_counter()
         loss, acc = _run_epoch(state, x_tr, y_tr, recipe.batch, generator, progress)
@@ -335,7 +369,7 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
             "seconds": round(seconds, 3), "samples_per_s": round(len(x_tr) / seconds, 1),
         }
         if tensors.x_val is not None:
-            row["val_accuracy"] = round(accuracy(state.model, hooks.predict, tensors.x_val, tensors.y_val), 6)
+            row["val_accuracy"] = round(accuracy(state.trained, hooks.predict, tensors.x_val, tensors.y_val), 6)
             state.score(row)
             if state.stale() and state.epoch < phase_end:
                 row["stopped"] = f"no better validation accuracy since epoch {state.best['epoch']}"
@@ -359,6 +393,7 @@ def fit(hooks: Hooks, recipe: Recipe, out_dir: Path, *, log: Callable[[str], Non
         "curve": state.history, "wall_time_s": round(state.wall, 3),
         "seed": recipe.seed, "epochs": total, "widths": state.model.widths, "versions": versions(),
         "parameters": sum(p.numel() for p in state.model.parameters()),
+        "teacher": None if state.teacher is None else {"epochs": recipe.teacher_epochs, **(state.teacher_kept or {})},
     }
     write_json_atomic(metrics, out_dir / "metrics.json")
     chose = (f"kept epoch {kept['epoch']} (validation accuracy {kept['val_accuracy'] * 100:.2f} %); "
@@ -377,10 +412,10 @@ def _phase_of(phases, epoch: int) -> tuple[str, int]:
 
 
 def _run_epoch(state: _State, x, y, batch: int, generator, progress) -> tuple[float, float]:
-    state.model.train()
+    state.trained.train()
     total_loss, correct, seen = 0.0, 0, 0
     for xb, yb in batches(x, y, batch, generator):
-        loss, logits = state.hooks.train_step(state.model, state.optimizer, xb, yb)
+        loss, logits = state.step(xb, yb)
         state.schedule.step()
         if state.masks:
             state.apply_masks()

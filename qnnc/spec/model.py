@@ -327,6 +327,19 @@ class Augment(Strict):
                         "of a 1-D input: along its length)")
 
 
+class Teacher(Strict):
+    """A float network trained first, whose softened outputs the quantized network also learns
+    from (knowledge distillation)."""
+
+    name: Literal["none", "float"] = "none"
+    epochs: int = Field(default=15, ge=1, le=100000, description="float: the teacher's training epochs")
+    lr: float = Field(default=0.003, gt=0, le=10, description="float: the teacher's Adam learning rate")
+    weight: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, le=1)] = Field(
+        default=0.5, description="float: share of the loss that follows the teacher (the rest follows the labels)")
+    temperature: float = Field(default=4.0, gt=0, le=100, description="float: both networks' logits are divided "
+                               "by it before they are compared")
+
+
 def _call_to_dict(value):
     """``adam`` -> {'name': 'adam'}; ``adam(lr=0.1)`` arrives already as a dict."""
     return {"name": value} if isinstance(value, str) else value
@@ -406,6 +419,10 @@ class TrainSpec(Located):
     augment: Annotated[Augment, BeforeValidator(_call_to_dict)] = Field(
         default=Augment(), description="shift(pixels=N): each training sample moved by up to N pixels each way, "
         "its own random shift, zero-filled (MNIST's digits, I/Q frames); none by default")
+    teacher: Annotated[Teacher, BeforeValidator(_call_to_dict)] = Field(
+        default=Teacher(), description="float(epochs=N, lr=..., weight=..., temperature=...): first train the same "
+        "network in float (float weights, every activation a ReLU), then train the quantized one on its softened "
+        "outputs as well as the labels; none by default")
 
     @property
     def user_data(self) -> UserData | None:

@@ -26,6 +26,7 @@ RECIPE = Recipe(
     patience=None,
     sparsity={'conv1': 0.25},
     unstructured={},
+    teacher_epochs=0,
 )
 LOSS = nn.CrossEntropyLoss()
 

@@ -87,6 +87,12 @@ PRUNE_GROUPS = {
 CLIPPED = ('conv0', 'conv1', 'out')
 
 
+def prepare(x):
+    """The raw input as the network's first layer sees it."""
+    x = x * INPUT_SCALE
+    return 2.0 * x - 1.0 if SIGNED_INPUT else x
+
+
 class Net(nn.Module):
     def __init__(self, widths=None):
         super().__init__()
@@ -142,9 +148,7 @@ class Net(nn.Module):
 
     def logits(self, x):
         """Everything but a trailing output activation: what the training loss sees."""
-        x = x * INPUT_SCALE
-        if SIGNED_INPUT:
-            x = 2.0 * x - 1.0
+        x = prepare(x)
         x = self.conv0(x)
         x = self.conv0_bn(x)
         x = self.conv0_act(x)

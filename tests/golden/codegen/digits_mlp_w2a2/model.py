@@ -86,6 +86,12 @@ PRUNE_GROUPS = {
 CLIPPED = ('fc0', 'fc1', 'out')
 
 
+def prepare(x):
+    """The raw input as the network's first layer sees it."""
+    x = x * INPUT_SCALE
+    return 2.0 * x - 1.0 if SIGNED_INPUT else x
+
+
 class Net(nn.Module):
     def __init__(self, widths=None):
         super().__init__()
@@ -123,9 +129,7 @@ class Net(nn.Module):
 
     def logits(self, x):
         """Everything but a trailing output activation: what the training loss sees."""
-        x = x * INPUT_SCALE
-        if SIGNED_INPUT:
-            x = 2.0 * x - 1.0
+        x = prepare(x)
         x = self.flatten0(x)
         x = self.fc0(x)
         x = self.fc0_bn(x)

@@ -26,6 +26,7 @@ RECIPE = Recipe(
     patience=None,
     sparsity={},
     unstructured={},
+    teacher_epochs=0,
 )
 LOSS = nn.CrossEntropyLoss()
 
