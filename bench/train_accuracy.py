@@ -1,12 +1,14 @@
 """Accuracy of the MNIST examples after `qnnc build --until train`, over several seeds, against
 the accuracy Brevitas publishes for the same networks (bnn_pynq), with the CPU time taken.
 
-    .venv/bin/python bench/train_accuracy.py [--specs lfc_w1a1 sfc_w1a1] [--seeds 1 2 3] [--jobs 2] [--out DIR]
+    .venv/bin/python bench/train_accuracy.py [--specs lfc_w1a1 sfc_w1a1] [--seeds 1 2 3] [--jobs 2]
+        [--set 'teacher: none' ...] [--out DIR]
 
-Each seed is the example's spec with its `seed` replaced, built in its own directory with the
-spec's recipe on the full MNIST. Prints one row per spec: the mean test accuracy over the seeds
-and its spread (min..max), the validation accuracy of the models kept, the reference, and the
-CPU minutes of one training (mean). Target: every mean at or above its reference.
+Each seed is the example's spec with its `seed` replaced (and each --set line of its train
+block changed), built in its own directory with the spec's recipe on the full MNIST. Prints one
+row per spec: the mean test accuracy over the seeds and its spread (min..max), the validation
+accuracy of the models kept, the reference, and the CPU minutes of one training (mean). Target:
+every mean at or above its reference.
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = {"tfc_w1a1": 93.17, "tfc_w1a2": 94.79, "tfc_w2a2": 96.60, "sfc_w1a1": 97.81, "lfc_w1a1": 98.88}
 
 
-def with_seed(text: str, seed: int) -> str:
+def with_setting(text: str, setting: str) -> str:
+    """The spec with one line of its train block ("key: value") set: replaced, or added first."""
+    key = setting.split(":", 1)[0].strip()
     train = re.search(r"^train \{.*?^\}", text, flags=re.S | re.M)
     block = train.group(0)
-    seeded = (re.sub(r"^(\s*)seed: \d+", rf"\g<1>seed: {seed}", block, flags=re.M) if re.search(r"^\s*seed:", block,
-              flags=re.M) else block.replace("train {", f"train {{\n  seed: {seed}", 1))
-    return text[: train.start()] + seeded + text[train.end():]
+    line = re.compile(rf"^(\s*){re.escape(key)}:.*$", flags=re.M)
+    changed = (line.sub(lambda found: found.group(1) + setting, block, count=1) if line.search(block)
+               else block.replace("train {", "train {\n  " + setting, 1))
+    return text[: train.start()] + changed + text[train.end():]
 
 
-def train_once(qnnc: str, name: str, seed: int, out: Path, threads: int | None) -> dict:
+def train_once(qnnc: str, name: str, seed: int, out: Path, threads: int | None, settings: list[str]) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     spec = out / f"{name}.qnn"
-    spec.write_text(with_seed((ROOT / "specs" / f"{name}.qnn").read_text(), seed))
+    text = (ROOT / "specs" / f"{name}.qnn").read_text()
+    for setting in [*settings, f"seed: {seed}"]:
+        text = with_setting(text, setting)
+    spec.write_text(text)
     env = {**os.environ, **({"OMP_NUM_THREADS": str(threads)} if threads else {})}
     start = time.perf_counter()
     proc = subprocess.Popen([qnnc, "build", str(spec), "--until", "train", "--out", str(out / "build")], env=env,
@@ -62,13 +70,16 @@ def main() -> int:
     parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
     parser.add_argument("--jobs", type=int, default=1, help="trainings side by side (one thread each when more "
                         "than one); longest specs first")
+    parser.add_argument("--set", action="append", default=[], metavar="'KEY: VALUE'",
+                        help="change one setting of every spec's train block, e.g. --set 'epochs: 40' --set "
+                        "'teacher: none' (a recipe to compare)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench-out" / "train_accuracy")
     args = parser.parse_args()
     qnnc = str(Path(sys.executable).with_name("qnnc"))
     threads = 1 if args.jobs > 1 else None  # side by side, one thread each: more trainings per CPU second
     runs: dict[str, list[dict]] = {name: [] for name in args.specs}
     with ThreadPoolExecutor(args.jobs) as pool:
-        futures = {pool.submit(train_once, qnnc, name, seed, args.out / name / f"seed{seed}", threads): name
+        futures = {pool.submit(train_once, qnnc, name, seed, args.out / name / f"seed{seed}", threads, args.set): name
                    for name in args.specs for seed in args.seeds}
         for future in as_completed(futures):
             runs[futures[future]].append(future.result())
