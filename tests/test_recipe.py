@@ -36,16 +36,24 @@ target pynq-z2 { }
 
 
 @pytest.fixture
-def generated(tmp_path, monkeypatch):
-    """The generated train.py and model.py, imported as a user's script would."""
-    _, plan = plan_for(SPEC)
-    write_plan(plan, tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
+def importer(tmp_path, monkeypatch):
+    """Imports a spec's generated train.py (and the model.py it imports) as a user's script would."""
+    def load(text: str):
+        _, plan = plan_for(text)
+        write_plan(plan, tmp_path)
+        monkeypatch.syspath_prepend(str(tmp_path))
+        for name in ("train", "model"):
+            sys.modules.pop(name, None)
+        return importlib.import_module("train")
+
+    yield load
     for name in ("train", "model"):
         sys.modules.pop(name, None)
-    yield importlib.import_module("train")
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
+
+
+@pytest.fixture
+def generated(importer):
+    return importer(SPEC)
 
 
 def test_the_learning_rate_warms_up_linearly_then_follows_the_schedule(generated):
@@ -165,20 +173,14 @@ def test_a_shift_of_features_is_refused():
 
 # ---- the float teacher (knowledge distillation) ------------------------------------------
 def with_teacher(text: str, setting: str = "teacher: float(epochs=3)") -> str:
-    return text.replace("train {", "train {\n  " + setting, 1)
+    """The spec with a float teacher (the one it has, if it has one)."""
+    return text if "\n  teacher:" in text else text.replace("train {", "train {\n  " + setting, 1)
 
 
 @pytest.fixture
-def taught(tmp_path, monkeypatch):
+def taught(importer):
     """The generated train.py of SPEC with a float teacher."""
-    _, plan = plan_for(with_teacher(SPEC, "teacher: float(epochs=3, weight=0.7, temperature=3)"))
-    write_plan(plan, tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
-    yield importlib.import_module("train")
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
+    return importer(with_teacher(SPEC, "teacher: float(epochs=3, weight=0.7, temperature=3)"))
 
 
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.stem)
@@ -219,17 +221,11 @@ def test_distillation_pulls_the_logits_towards_the_teachers_and_only_those(taugh
     assert taught.TEACHER_WEIGHT == pytest.approx(0.7) and taught.TEMPERATURE == pytest.approx(3.0)
 
 
-def test_a_two_class_network_is_distilled_through_its_one_output(tmp_path, monkeypatch):
+def test_a_two_class_network_is_distilled_through_its_one_output(importer):
     import torch
 
-    text = with_teacher(SPEC).replace("linear out (10) -> label", "linear out (1) + act bipolar").replace(
-        "dataset: digits", 'dataset: npz(file="two.npz", classes=2)')
-    _, plan = plan_for(text)
-    write_plan(plan, tmp_path)
-    monkeypatch.syspath_prepend(str(tmp_path))
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
-    generated = importlib.import_module("train")
+    generated = importer(with_teacher(SPEC).replace("linear out (10) -> label", "linear out (1) + act bipolar")
+                         .replace("dataset: digits", 'dataset: npz(file="two.npz", classes=2)'))
     taught_logits = torch.tensor([[-3.0], [0.5], [4.0]])
     moved = torch.tensor([[1.0], [-2.0], [0.0]], requires_grad=True)
     generated.distill(moved, taught_logits).backward()
@@ -237,8 +233,6 @@ def test_a_two_class_network_is_distilled_through_its_one_output(tmp_path, monke
     same = taught_logits.clone().requires_grad_()
     generated.distill(same, taught_logits).backward()
     assert same.grad.abs().max() < 1e-6
-    for name in ("train", "model"):
-        sys.modules.pop(name, None)
 
 
 def test_the_network_learns_from_a_teacher_that_does_not_learn_with_it(taught):

@@ -189,20 +189,27 @@ def _kill_after_first_checkpoint(folder, *args):
     return ckpt.exists() and not (folder / "model.pt").exists()
 
 
+def _killed_and_whole(plan, tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict, dict]:
+    """The same training run whole and killed after its first checkpoint then run again: the
+    second run's result and both metrics; the model.pt of both must be the same bytes."""
+    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
+    for folder in (whole, resumed):
+        write_plan(plan, folder)
+    assert run_train(whole, *args).returncode == 0
+    assert _kill_after_first_checkpoint(resumed, *args)
+    again = run_train(resumed, *args)
+    assert again.returncode == 0, again.stderr
+    assert (resumed / "model.pt").read_bytes() == (whole / "model.pt").read_bytes()
+    a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
+    return again, a, b
+
+
 def test_a_resumed_training_equals_an_uninterrupted_one(tmp_path):
     """Killed early, while Brevitas still calibrates its ReLU scales from runtime statistics
     (its first 300 steps: 12 epochs of the digits at batch 64), and resumed: the same model,
     byte for byte, and the same metrics as a training never interrupted."""
-    _, plan = plan_for(MLP)
-    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
-    for folder in (whole, resumed):
-        write_plan(plan, folder)
-    assert run_train(whole, "--epochs", "6").returncode == 0
-    assert _kill_after_first_checkpoint(resumed, "--epochs", "6")
-    again = run_train(resumed, "--epochs", "6")
-    assert again.returncode == 0 and "resuming from checkpoints/last.pt" in again.stdout
-    assert (resumed / "model.pt").read_bytes() == (whole / "model.pt").read_bytes()
-    a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
+    again, a, b = _killed_and_whole(plan_for(MLP)[1], tmp_path, "--epochs", "6")
+    assert "resuming from checkpoints/last.pt" in again.stdout
     assert a["test_accuracy"] == b["test_accuracy"]
     assert [(r["epoch"], r["loss"]) for r in a["curve"]] == [(r["epoch"], r["loss"]) for r in b["curve"]]
 
@@ -255,14 +262,6 @@ def test_a_teacher_is_trained_first_and_the_network_kept_is_the_students(tmp_pat
 
 
 def test_a_training_killed_while_its_teacher_learns_resumes_to_the_same_model(tmp_path):
-    _, plan = plan_for(TAUGHT)
-    whole, resumed = tmp_path / "whole", tmp_path / "resumed"
-    for folder in (whole, resumed):
-        write_plan(plan, folder)
-    assert run_train(whole, "--epochs", "2").returncode == 0
-    assert _kill_after_first_checkpoint(resumed, "--epochs", "2")
-    again = run_train(resumed, "--epochs", "2")
-    assert again.returncode == 0 and "resuming from checkpoints/last.pt: 1 of 4 epochs done" in again.stdout
-    assert (resumed / "model.pt").read_bytes() == (whole / "model.pt").read_bytes()
-    a, b = (json.loads((f / "metrics.json").read_text()) for f in (whole, resumed))
+    again, a, b = _killed_and_whole(plan_for(TAUGHT)[1], tmp_path, "--epochs", "2")
+    assert "resuming from checkpoints/last.pt: 1 of 4 epochs done" in again.stdout
     assert a["teacher"] == b["teacher"] and a["test_accuracy"] == b["test_accuracy"]
