@@ -171,3 +171,42 @@ class Net(nn.Module):
     def clip_weights(self):
         for name in CLIPPED:
             getattr(self, name).weight.data.clamp_(-1.0, 1.0)
+
+
+class Teacher(nn.Module):
+    """The float twin a quantized Net learns from (the spec's teacher): the same layers with
+    float weights and biases, a ReLU for every activation, no quantizer. Trained first; never
+    exported."""
+
+    def __init__(self):
+        super().__init__()
+        w = WIDTHS
+        self.flatten0 = nn.Flatten()
+        self.fc0 = nn.Linear(in_features=1 * 784, out_features=w['fc0'], bias=True)
+        self.fc0_bn = nn.BatchNorm1d(w['fc0'])
+        self.fc0_act = nn.ReLU()
+        self.fc1 = nn.Linear(in_features=w['fc0'], out_features=w['fc1'], bias=True)
+        self.fc1_bn = nn.BatchNorm1d(w['fc1'])
+        self.fc1_act = nn.ReLU()
+        self.fc2 = nn.Linear(in_features=w['fc1'], out_features=w['fc2'], bias=True)
+        self.fc2_bn = nn.BatchNorm1d(w['fc2'])
+        self.fc2_act = nn.ReLU()
+        self.out = nn.Linear(in_features=w['fc2'], out_features=w['out'], bias=True)
+
+    def logits(self, x):
+        x = prepare(x)
+        x = self.flatten0(x)
+        x = self.fc0(x)
+        x = self.fc0_bn(x)
+        x = self.fc0_act(x)
+        x = self.fc1(x)
+        x = self.fc1_bn(x)
+        x = self.fc1_act(x)
+        x = self.fc2(x)
+        x = self.fc2_bn(x)
+        x = self.fc2_act(x)
+        x = self.out(x)
+        return x
+
+    def forward(self, x):
+        return self.logits(x)

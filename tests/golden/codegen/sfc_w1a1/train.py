@@ -12,11 +12,11 @@ from qnnc.errors import QnncError
 from qnnc.runtime.trainer import Hooks, Recipe, fit
 from torch import nn
 
-from model import PRUNE_GROUPS, Net
+from model import PRUNE_GROUPS, Net, Teacher
 
 RECIPE = Recipe(
     dataset='mnist',
-    epochs=40,
+    epochs=80,
     batch=256,
     seed=1,
     outputs=10,
@@ -26,9 +26,11 @@ RECIPE = Recipe(
     patience=None,
     sparsity={},
     unstructured={},
-    teacher_epochs=0,
+    teacher_epochs=15,
 )
 LOSS = nn.CrossEntropyLoss()
+TEACHER_WEIGHT = 0.5  # share of the loss that follows the teacher, the rest the labels
+TEMPERATURE = 4.0  # both networks' logits are divided by it before they are compared
 
 
 def make_optimizer(model):
@@ -52,10 +54,52 @@ def predict(logits):
     return logits.argmax(dim=1)
 
 
-def train_step(model, optimizer, x, y):
+def augment(x, most=1):
+    """Each sample moved by its own random shift of up to `most` pixels each way along every
+    spatial axis (rows and columns; a 1-D input's length), the pixels moved in zero."""
+    axes = x.dim() - 2
+    padded = torch.nn.functional.pad(x, (most, most) * axes)
+    n = len(x)
+    index = [torch.arange(n).view(-1, *[1] * (axes + 1)), torch.arange(x.shape[1]).view(1, -1, *[1] * axes)]
+    for axis, size in enumerate(x.shape[2:]):
+        shape = [n, 1] + [1] * axes
+        shape[2 + axis] = size
+        offset = torch.randint(0, 2 * most + 1, (n, 1))
+        index.append((offset + torch.arange(size)).view(shape))
+    return padded[tuple(index)]
+
+
+def make_teacher_optimizer(teacher):
+    return torch.optim.Adam(teacher.parameters(), lr=0.003)
+
+
+def teacher_step(teacher, optimizer, x, y):
+    """One step of the float teacher, on the labels alone."""
+    x = augment(x)
+    optimizer.zero_grad()
+    logits = teacher(x)
+    loss = LOSS(logits, y)
+    loss.backward()
+    optimizer.step()
+    return loss.item(), logits
+
+
+def distill(logits, taught):
+    """How far the softened outputs are from the teacher's (Hinton et al.), times the squared
+    temperature so that its gradients keep their size whatever the temperature."""
+    t = TEMPERATURE
+    return nn.functional.kl_div(nn.functional.log_softmax(logits / t, dim=1), nn.functional.softmax(taught / t, dim=1),
+                                reduction="batchmean") * t * t
+
+
+def train_step(model, optimizer, x, y, teacher):
+    x = augment(x)
     optimizer.zero_grad()
     logits = model.logits(x)
     loss = LOSS(logits, y)
+    with torch.no_grad():
+        taught = teacher(x)
+    loss = (1 - TEACHER_WEIGHT) * loss + TEACHER_WEIGHT * distill(logits, taught)
     loss.backward()
     optimizer.step()
     model.clip_weights()
@@ -64,7 +108,8 @@ def train_step(model, optimizer, x, y):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, help=f"training epochs (spec: {RECIPE.epochs})")
+    parser.add_argument("--epochs", type=int, help=f"training epochs (spec: {RECIPE.epochs}); at most as many for "
+                        f"the teacher (spec: {RECIPE.teacher_epochs})")
     parser.add_argument("--samples", type=int, help="train on this many samples only")
     parser.add_argument("--test-samples", type=int, help="evaluate on this many test samples only")
     parser.add_argument("--validation", type=float,
@@ -72,9 +117,12 @@ def main():
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output directory")
     parser.add_argument("--data-root", help="the spec's folder, where the user's own data is found from")
     args = parser.parse_args()
-    recipe = RECIPE.with_overrides(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples,
+    teacher_epochs = args.epochs and min(args.epochs, RECIPE.teacher_epochs)  # a quick run is quick throughout
+    recipe = RECIPE.with_overrides(epochs=args.epochs, teacher_epochs=teacher_epochs, samples=args.samples,
+                                   test_samples=args.test_samples,
                                    validation=args.validation, data_root=args.data_root)
-    hooks = Hooks(Net, make_optimizer, make_schedule, train_step, predict, PRUNE_GROUPS)
+    hooks = Hooks(Net, make_optimizer, make_schedule, train_step, predict, PRUNE_GROUPS,
+                  Teacher, make_teacher_optimizer, teacher_step)
     try:
         fit(hooks, recipe, args.out)
     except QnncError as exc:
