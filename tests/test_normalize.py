@@ -47,7 +47,8 @@ def test_the_normalisation_is_per_channel_and_generated_after_the_scale():
     assert comp.spec.network.input.normalization() == ((0.49, 0.47, 0.45), (0.25, 0.24, 0.26))
     model = comp.plan.files["model.py"]
     assert "INPUT_MEAN = torch.tensor([0.49, 0.47, 0.45]).reshape(1, -1, 1, 1)" in model
-    assert "x = x * INPUT_SCALE\n        x = (x - INPUT_MEAN) / INPUT_STD\n        x = self.input_quant(x)" in model
+    assert "x = x * INPUT_SCALE\n    return (x - INPUT_MEAN) / INPUT_STD" in model  # prepare()
+    assert "x = prepare(x)\n        x = self.input_quant(x)" in model
     one = Compilation(Source(conv_text("normalize(mean=0.5, std=0.25)"), "t.qnn")).spec.network.input
     assert one.normalization() == ((0.5,) * 3, (0.25,) * 3)
 
