@@ -51,7 +51,12 @@ class Recipe:
     teacher_epochs: int = 0  # a float teacher trained first, for this many epochs (Hooks.make_teacher)
 
     def with_overrides(self, **changes) -> Recipe:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """The recipe with the changes that are set; fewer ``epochs`` cap the teacher's too, so a
+        quick run is quick throughout."""
+        changes = {k: v for k, v in changes.items() if v is not None}
+        if "epochs" in changes and "teacher_epochs" not in changes:
+            changes["teacher_epochs"] = min(self.teacher_epochs, changes["epochs"])
+        return replace(self, **changes)
 
     @property
     def phases(self) -> list[tuple[str, int]]:

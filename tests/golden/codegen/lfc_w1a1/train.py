@@ -117,9 +117,7 @@ def main():
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent, help="output directory")
     parser.add_argument("--data-root", help="the spec's folder, where the user's own data is found from")
     args = parser.parse_args()
-    teacher_epochs = args.epochs and min(args.epochs, RECIPE.teacher_epochs)  # a quick run is quick throughout
-    recipe = RECIPE.with_overrides(epochs=args.epochs, teacher_epochs=teacher_epochs, samples=args.samples,
-                                   test_samples=args.test_samples,
+    recipe = RECIPE.with_overrides(epochs=args.epochs, samples=args.samples, test_samples=args.test_samples,
                                    validation=args.validation, data_root=args.data_root)
     hooks = Hooks(Net, make_optimizer, make_schedule, train_step, predict, PRUNE_GROUPS,
                   Teacher, make_teacher_optimizer, teacher_step)
