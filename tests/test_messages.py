@@ -44,7 +44,7 @@ def test_unknown_board_suggests_board():
 def test_unknown_option_without_close_match_lists_options():
     diag = only(TFC.replace("seed: 1", "colour: 1"))
     assert diag.message == "unknown option 'colour' in train"
-    assert diag.hint.startswith("expected one of: augment, batch, dataset, epochs, finetune")
+    assert diag.hint.startswith("expected one of: augment, batch, batchnorm_momentum, dataset, epochs")
 
 
 def test_old_finn_mem_mode_name_is_rejected_with_choices():

@@ -1,6 +1,6 @@
 """The training levers a spec sets (label smoothing, learning-rate warm-up, weight decay that
-spares the clipped low-bit weights, shifted training samples), as the generated train.py
-applies them."""
+spares the clipped low-bit weights, shifted training samples, batch-norm momentum), as the
+generated train.py applies them."""
 
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ train {
   dataset: digits
   epochs: 6
   label_smoothing: 10%
+  batchnorm_momentum: 5%
   optimizer: adam(lr=0.01, weight_decay=0.001)
   schedule: cosine(warmup=2)
   augment: shift(pixels=2)
@@ -91,6 +92,19 @@ def test_weight_decay_spares_the_clipped_weights_only(generated):
 
 def test_label_smoothing_reaches_the_loss(generated):
     assert generated.LOSS.label_smoothing == pytest.approx(0.1)
+
+
+def test_each_batch_moves_the_running_statistics_by_the_batchnorm_momentum(generated):
+    import torch
+
+    model = importlib.import_module("model").Net().train()
+    seen = []
+    model.fc0_bn.register_forward_hook(lambda module, args, out: seen.append(args[0].detach()))
+    with torch.no_grad():
+        model(torch.randint(0, 16, (64, 1, 8, 8)).float())
+    # the running mean starts at 0: after one batch it is the momentum times that batch's mean
+    assert model.fc0_bn.running_mean.tolist() == pytest.approx((0.05 * seen[0].mean(dim=0)).tolist(), abs=1e-6)
+    assert model.fc1_bn.momentum == 0.05
 
 
 def test_a_two_class_target_is_smoothed_towards_one_half():

@@ -117,7 +117,9 @@ def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
             ch.after_weights(name)
         elif isinstance(layer, m.BatchNorm):
             cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
-            out.append(Module(name, call(cls, ch.expr), ch.group))
+            momentum = spec.train.batchnorm_momentum
+            out.append(Module(name, call(cls, ch.expr, **({"momentum": literal(momentum)} if momentum != 0.1 else {})),
+                              ch.group))
         elif isinstance(layer, m.Act):
             out.append(Module(name, "nn.ReLU()" if teacher else act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
         elif isinstance(layer, m.AvgPool) and teacher:

@@ -319,7 +319,18 @@ class Schedule(Strict):
         return self
 
 
-class Augment(Strict):
+class _NoneTakesNothing(Strict):
+    """``none`` with settings is a mistake (they would be ignored), not a choice."""
+
+    @model_validator(mode="after")
+    def _none_takes_nothing(self):
+        given = sorted(self.model_fields_set - {"name"})
+        if self.name == "none" and given:
+            raise ValueError(f"none takes no settings ({', '.join(given)}=...)")
+        return self
+
+
+class Augment(_NoneTakesNothing):
     """Training-time changes to each batch (never exported, never at test time)."""
 
     name: Literal["none", "shift"] = "none"
@@ -327,7 +338,7 @@ class Augment(Strict):
                         "of a 1-D input: along its length)")
 
 
-class Teacher(Strict):
+class Teacher(_NoneTakesNothing):
     """A float network trained first, whose softened outputs the quantized network also learns
     from (knowledge distillation)."""
 
@@ -411,6 +422,9 @@ class TrainSpec(Located):
     finetune: int = Field(default=1, ge=0, description="epochs of fine-tuning after pruning")
     label_smoothing: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
         default=0.0, description="share of each target spread over the other classes (PyTorch's label_smoothing)")
+    batchnorm_momentum: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, le=1)] = Field(
+        default=0.1, description="weight of each batch in every batch norm's running mean and variance, which the "
+        "exported thresholds fold in (PyTorch's momentum)")
     validation: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
         default=0.1, description="share of the training samples held out: scored after every epoch, it picks the "
         "model kept (the best epoch) and stops a phase early (patience); the test set is scored once, at the end")
