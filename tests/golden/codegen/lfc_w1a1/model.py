@@ -111,7 +111,6 @@ class Net(nn.Module):
         )
         self.fc0_bn = nn.BatchNorm1d(w['fc0'])
         self.fc0_act = QuantIdentity(act_quant=CommonActQuant, bit_width=1)
-        self.fc0_drop = nn.Dropout(p=0.1)
         self.fc1 = QuantLinear(
             in_features=w['fc0'],
             out_features=w['fc1'],
@@ -121,7 +120,6 @@ class Net(nn.Module):
         )
         self.fc1_bn = nn.BatchNorm1d(w['fc1'])
         self.fc1_act = QuantIdentity(act_quant=CommonActQuant, bit_width=1)
-        self.fc1_drop = nn.Dropout(p=0.1)
         self.fc2 = QuantLinear(
             in_features=w['fc1'],
             out_features=w['fc2'],
@@ -131,7 +129,6 @@ class Net(nn.Module):
         )
         self.fc2_bn = nn.BatchNorm1d(w['fc2'])
         self.fc2_act = QuantIdentity(act_quant=CommonActQuant, bit_width=1)
-        self.fc2_drop = nn.Dropout(p=0.1)
         self.out = QuantLinear(
             in_features=w['fc2'],
             out_features=w['out'],
@@ -151,15 +148,12 @@ class Net(nn.Module):
         x = self.fc0(x)
         x = self.fc0_bn(x)
         x = self.fc0_act(x)
-        x = self.fc0_drop(x)
         x = self.fc1(x)
         x = self.fc1_bn(x)
         x = self.fc1_act(x)
-        x = self.fc1_drop(x)
         x = self.fc2(x)
         x = self.fc2_bn(x)
         x = self.fc2_act(x)
-        x = self.fc2_drop(x)
         x = self.out(x)
         x = self.output_norm(x)
         return x
@@ -191,15 +185,12 @@ class Teacher(nn.Module):
         self.fc0 = nn.Linear(in_features=1 * 784, out_features=w['fc0'], bias=True)
         self.fc0_bn = nn.BatchNorm1d(w['fc0'])
         self.fc0_act = nn.ReLU()
-        self.fc0_drop = nn.Dropout(p=0.1)
         self.fc1 = nn.Linear(in_features=w['fc0'], out_features=w['fc1'], bias=True)
         self.fc1_bn = nn.BatchNorm1d(w['fc1'])
         self.fc1_act = nn.ReLU()
-        self.fc1_drop = nn.Dropout(p=0.1)
         self.fc2 = nn.Linear(in_features=w['fc1'], out_features=w['fc2'], bias=True)
         self.fc2_bn = nn.BatchNorm1d(w['fc2'])
         self.fc2_act = nn.ReLU()
-        self.fc2_drop = nn.Dropout(p=0.1)
         self.out = nn.Linear(in_features=w['fc2'], out_features=w['out'], bias=True)
 
     def logits(self, x):
@@ -208,15 +199,12 @@ class Teacher(nn.Module):
         x = self.fc0(x)
         x = self.fc0_bn(x)
         x = self.fc0_act(x)
-        x = self.fc0_drop(x)
         x = self.fc1(x)
         x = self.fc1_bn(x)
         x = self.fc1_act(x)
-        x = self.fc1_drop(x)
         x = self.fc2(x)
         x = self.fc2_bn(x)
         x = self.fc2_act(x)
-        x = self.fc2_drop(x)
         x = self.out(x)
         return x
 

@@ -16,8 +16,8 @@ from model import PRUNE_GROUPS, Net, Teacher
 
 RECIPE = Recipe(
     dataset='mnist',
-    epochs=30,
-    batch=256,
+    epochs=50,
+    batch=64,
     seed=1,
     outputs=10,
     samples=None,
