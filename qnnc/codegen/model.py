@@ -95,6 +95,8 @@ def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
     ch = _Channels(net.input)
     skips: dict[str, _Channels] = {}  # residual block -> the channels at its start
     start_of = {layer.name: i for i, layer in enumerate(net.layers) if isinstance(layer, m.Residual)}
+    momentum = spec.train.batchnorm_momentum
+    batchnorm_args = {} if momentum == m.TORCH_BATCHNORM_MOMENTUM else {"momentum": literal(momentum)}
     # An MLP flattens before quantizing its input (flatten0 goes first, below), so FINN's input
     # thresholds see a flat tensor and no layout transpose is left outside the dataflow partition.
     following = [*net.layers[1:], None]
@@ -117,9 +119,7 @@ def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
             ch.after_weights(name)
         elif isinstance(layer, m.BatchNorm):
             cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
-            momentum = spec.train.batchnorm_momentum
-            out.append(Module(name, call(cls, ch.expr, **({"momentum": literal(momentum)} if momentum != 0.1 else {})),
-                              ch.group))
+            out.append(Module(name, call(cls, ch.expr, **batchnorm_args), ch.group))
         elif isinstance(layer, m.Act):
             out.append(Module(name, "nn.ReLU()" if teacher else act_ctor(layer, pooled=isinstance(after, m.AvgPool))))
         elif isinstance(layer, m.AvgPool) and teacher:

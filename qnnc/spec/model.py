@@ -407,6 +407,9 @@ Dataset = Annotated[
 UNION_TAGS = frozenset({"dataset", "data"})  # a location's parts that are these tags name no setting
 
 
+TORCH_BATCHNORM_MOMENTUM = 0.1  # PyTorch's default: a spec that keeps it leaves it out of model.py
+
+
 class TrainSpec(Located):
     """The quantization-aware training recipe."""
 
@@ -423,8 +426,8 @@ class TrainSpec(Located):
     label_smoothing: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
         default=0.0, description="share of each target spread over the other classes (PyTorch's label_smoothing)")
     batchnorm_momentum: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, le=1)] = Field(
-        default=0.1, description="weight of each batch in every batch norm's running mean and variance, which the "
-        "exported thresholds fold in (PyTorch's momentum)")
+        default=TORCH_BATCHNORM_MOMENTUM, description="weight of each batch in every batch norm's running mean and "
+        "variance, which the exported thresholds fold in (PyTorch's momentum)")
     validation: Annotated[float, BeforeValidator(_to_fraction), Field(ge=0, lt=1)] = Field(
         default=0.1, description="share of the training samples held out: scored after every epoch, it picks the "
         "model kept (the best epoch) and stops a phase early (patience); the test set is scored once, at the end")
