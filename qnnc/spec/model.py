@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
@@ -298,7 +298,26 @@ class NetworkSpec(Located):
 
 
 # ---- train ------------------------------------------------------------------------------
-class Optimizer(Strict):
+class _Choice(Strict):
+    """A named choice whose settings depend on the name: a setting the chosen one does not use is
+    a mistake (it would be ignored), not a choice."""
+
+    TAKES: ClassVar[dict[str, frozenset[str]]]  # each name -> the settings it uses
+
+    @model_validator(mode="after")
+    def _settings_of_its_choice(self):
+        takes = self.TAKES[self.name]
+        foreign = sorted(self.model_fields_set - {"name"} - takes)
+        if foreign:
+            uses = f"takes {', '.join(sorted(takes))}" if takes else "takes no settings"
+            raise ValueError(f"{self.name} {uses}, not {', '.join(f'{key}=...' for key in foreign)}")
+        return self
+
+
+class Optimizer(_Choice):
+    TAKES = {"adam": frozenset({"lr", "weight_decay"}), "adamw": frozenset({"lr", "weight_decay"}),
+             "sgd": frozenset({"lr", "weight_decay", "momentum"})}
+
     name: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = Field(default=1e-3, gt=0, le=10)
     weight_decay: float = Field(default=0.0, ge=0, description="on every parameter but the clipped 1- and 2-bit "
@@ -306,41 +325,38 @@ class Optimizer(Strict):
     momentum: float = Field(default=0.9, ge=0, lt=1, description="sgd only")
 
 
-class Schedule(Strict):
+class Schedule(_Choice):
+    TAKES = {"none": frozenset({"warmup"}), "cosine": frozenset({"warmup"}),
+             "step": frozenset({"warmup", "step_size", "gamma"}), "onecycle": frozenset()}
+
     name: Literal["none", "cosine", "step", "onecycle"] = "none"
     step_size: int = Field(default=10, ge=1, description="step: epochs between decays")
     gamma: float = Field(default=0.1, gt=0, le=1, description="step: decay factor")
     warmup: int = Field(default=0, ge=0, le=100000, description="epochs of linear learning-rate warm-up first")
 
-    @model_validator(mode="after")
-    def _one_warmup(self) -> Schedule:
-        if self.name == "onecycle" and self.warmup:
+    @model_validator(mode="before")
+    @classmethod
+    def _one_warmup(cls, data):
+        if isinstance(data, dict) and data.get("name") == "onecycle" and "warmup" in data:
             raise ValueError("onecycle warms up on its own (its first 30 %); use cosine(warmup=...) for a set warm-up")
-        return self
+        return data
 
 
-class _NoneTakesNothing(Strict):
-    """``none`` with settings is a mistake (they would be ignored), not a choice."""
-
-    @model_validator(mode="after")
-    def _none_takes_nothing(self):
-        given = sorted(self.model_fields_set - {"name"})
-        if self.name == "none" and given:
-            raise ValueError(f"none takes no settings ({', '.join(given)}=...)")
-        return self
-
-
-class Augment(_NoneTakesNothing):
+class Augment(_Choice):
     """Training-time changes to each batch (never exported, never at test time)."""
+
+    TAKES = {"none": frozenset(), "shift": frozenset({"pixels"})}
 
     name: Literal["none", "shift"] = "none"
     pixels: int = Field(default=2, ge=1, le=64, description="shift: the largest shift each way, in pixels (samples "
                         "of a 1-D input: along its length)")
 
 
-class Teacher(_NoneTakesNothing):
+class Teacher(_Choice):
     """A float network trained first, whose softened outputs the quantized network also learns
     from (knowledge distillation)."""
+
+    TAKES = {"none": frozenset(), "float": frozenset({"epochs", "lr", "weight", "temperature"})}
 
     name: Literal["none", "float"] = "none"
     epochs: int = Field(default=15, ge=1, le=100000, description="float: the teacher's training epochs")
