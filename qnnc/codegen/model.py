@@ -28,20 +28,8 @@ class Module:
         return self.line or f"x = self.{self.attr}(x)"
 
 
-def _clipped(bits: int) -> bool:
-    """1- and 2-bit weights are constant-scaled: latent values clipped to [-1, 1], quantized to
-    at most {-1, 0, 1}; wider ones have a learned float scale."""
-    return bits <= 2
-
-
 def _weight_quant(bits: int) -> str:
-    return "CommonWeightQuant" if _clipped(bits) else "Int8WeightPerTensorFloat"
-
-
-def _spread(layer: m.WeightLayer, fan_in: str) -> str:
-    """How many products of order 1 each output of ``layer`` sums: its fan-in for clipped
-    weights; 1 for float-scaled ones, whose default initialisation keeps the sums of order 1."""
-    return fan_in if _clipped(layer.weights) else literal(1)
+    return "CommonWeightQuant" if bits <= 2 else "Int8WeightPerTensorFloat"
 
 
 def input_module(inp: m.InputSpec) -> Module | None:
@@ -117,20 +105,17 @@ def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
         if isinstance(layer, m.Linear):
             ctor = weighted("Linear", layer, teacher, in_features=ch.expr, out_features=f"w[{literal(name)}]")
             out.append(Module(name, ctor, name, ch.group, ch.repeat))
-            spread = _spread(layer, ch.expr)
             ch.after_weights(name)
         elif isinstance(layer, m.Conv2d) and layer.depthwise:  # one filter per channel: pruned with its input
             ctor = weighted("Conv2d", layer, teacher, in_channels=ch.expr, out_channels=ch.expr, groups=ch.expr,
                             kernel_size=literal(layer.kernel), stride=literal(layer.stride),
                             padding=literal(layer.padding))
             out.append(Module(name, ctor, ch.group))
-            spread = _spread(layer, literal(math.prod(layer.window)))
         elif isinstance(layer, m.Conv):
             ctor = weighted("Conv1d" if isinstance(layer, m.Conv1d) else "Conv2d", layer, teacher,
                             in_channels=ch.expr, out_channels=f"w[{literal(name)}]", kernel_size=literal(layer.kernel),
                             stride=literal(layer.stride), padding=literal(layer.padding))
             out.append(Module(name, ctor, name, ch.group, ch.repeat))
-            spread = _spread(layer, f"{ch.expr} * {literal(math.prod(layer.window))}")
             ch.after_weights(name)
         elif isinstance(layer, m.BatchNorm):
             cls = "nn.BatchNorm2d" if len(shape.inp) == 3 else "nn.BatchNorm1d"
@@ -166,7 +151,7 @@ def modules(spec: m.Spec, facts: Facts, teacher: bool = False) -> list[Module]:
                 out.append(module)
             ch.after_flatten(shape.inp)
     if net.output.kind in ("label", "top") and not teacher:
-        out.append(Module("output_norm", call("ScalarNorm", spread)))  # the last weight layer's
+        out.append(Module("output_norm", call("ScalarNorm")))
     return out
 
 
@@ -195,7 +180,7 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
             mod.attr: (mod.out_group, mod.in_group, mod.in_repeat)
             for mod in mods if mod.out_group is not None
         }),
-        "clipped": literal(tuple(layer.name for layer in weights if _clipped(layer.weights))),
+        "clipped": literal(tuple(layer.name for layer in weights if layer.weights <= 2)),
         "modules": mods,
         "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods
                                              if mod.ctor and mod.ctor.startswith(("Quant", "TruncAvgPool2d"))})),

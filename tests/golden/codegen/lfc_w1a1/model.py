@@ -5,8 +5,6 @@ bnn_pynq examples (constant-scaled 1- and 2-bit weights, activations in [-1, 1])
 FINN streamlines the network into integer matrix units and thresholds.
 """
 
-import math
-
 import torch
 from brevitas.core.bit_width import BitWidthImplType
 from brevitas.core.quant import QuantType
@@ -58,13 +56,11 @@ class UnsignedInputQuant(CommonQuant, ActQuantSolver):
 
 
 class ScalarNorm(nn.Module):
-    """One learned positive scale for the logits: FINN absorbs it into LabelSelect. It starts at
-    1/sqrt(spread), spread the number of products of order 1 that the last layer sums, so that
-    the first logits are of order 1 (not sqrt(spread), where the loss saturates)."""
+    """One learned positive scale for the logits: FINN absorbs it into LabelSelect."""
 
-    def __init__(self, spread):
+    def __init__(self):
         super().__init__()
-        self.log_scale = nn.Parameter(torch.full((1,), -0.5 * math.log(spread)))
+        self.log_scale = nn.Parameter(torch.zeros(1))
 
     def forward(self, x):
         return x * self.log_scale.exp()
@@ -140,7 +136,7 @@ class Net(nn.Module):
             weight_bit_width=1,
             weight_quant=CommonWeightQuant,
         )
-        self.output_norm = ScalarNorm(w['fc2'])
+        self.output_norm = ScalarNorm()
         for name in CLIPPED:
             nn.init.uniform_(getattr(self, name).weight, -1.0, 1.0)
 
