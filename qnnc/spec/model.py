@@ -303,6 +303,7 @@ class _Choice(Strict):
     a mistake (it would be ignored), not a choice."""
 
     TAKES: ClassVar[dict[str, frozenset[str]]]  # each name -> the settings it uses
+    WHY: ClassVar[dict[str, str]] = {}  # a name -> why it takes no more (added to the message)
 
     @model_validator(mode="after")
     def _settings_of_its_choice(self):
@@ -310,7 +311,8 @@ class _Choice(Strict):
         foreign = sorted(self.model_fields_set - {"name"} - takes)
         if foreign:
             uses = f"takes {', '.join(sorted(takes))}" if takes else "takes no settings"
-            raise ValueError(f"{self.name} {uses}, not {', '.join(f'{key}=...' for key in foreign)}")
+            why = f": {self.WHY[self.name]}" if self.name in self.WHY else ""
+            raise ValueError(f"{self.name} {uses}, not {', '.join(f'{key}=...' for key in foreign)}{why}")
         return self
 
 
@@ -328,18 +330,12 @@ class Optimizer(_Choice):
 class Schedule(_Choice):
     TAKES = {"none": frozenset({"warmup"}), "cosine": frozenset({"warmup"}),
              "step": frozenset({"warmup", "step_size", "gamma"}), "onecycle": frozenset()}
+    WHY = {"onecycle": "it warms up on its own (its first 30 %); use cosine(warmup=...) for a set warm-up"}
 
     name: Literal["none", "cosine", "step", "onecycle"] = "none"
     step_size: int = Field(default=10, ge=1, description="step: epochs between decays")
     gamma: float = Field(default=0.1, gt=0, le=1, description="step: decay factor")
     warmup: int = Field(default=0, ge=0, le=100000, description="epochs of linear learning-rate warm-up first")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _one_warmup(cls, data):
-        if isinstance(data, dict) and data.get("name") == "onecycle" and "warmup" in data:
-            raise ValueError("onecycle warms up on its own (its first 30 %); use cosine(warmup=...) for a set warm-up")
-        return data
 
 
 class Augment(_Choice):
