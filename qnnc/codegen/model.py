@@ -28,8 +28,14 @@ class Module:
         return self.line or f"x = self.{self.attr}(x)"
 
 
+def _clipped(bits: int) -> bool:
+    """1- and 2-bit weights are constant-scaled: latent values clipped to [-1, 1], quantized to
+    at most {-1, 0, 1}; wider ones have a learned float scale."""
+    return bits <= 2
+
+
 def _weight_quant(bits: int) -> str:
-    return "CommonWeightQuant" if bits <= 2 else "Int8WeightPerTensorFloat"
+    return "CommonWeightQuant" if _clipped(bits) else "Int8WeightPerTensorFloat"
 
 
 def input_module(inp: m.InputSpec) -> Module | None:
@@ -180,7 +186,7 @@ def template_values(spec: m.Spec, facts: Facts, spec_name: str) -> dict:
             mod.attr: (mod.out_group, mod.in_group, mod.in_repeat)
             for mod in mods if mod.out_group is not None
         }),
-        "clipped": literal(tuple(layer.name for layer in weights if layer.weights <= 2)),
+        "clipped": literal(tuple(layer.name for layer in weights if _clipped(layer.weights))),
         "modules": mods,
         "brevitas_layers": ", ".join(sorted({mod.ctor.split("(")[0] for mod in mods
                                              if mod.ctor and mod.ctor.startswith(("Quant", "TruncAvgPool2d"))})),
