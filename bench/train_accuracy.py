@@ -2,13 +2,14 @@
 the accuracy Brevitas publishes for the same networks (bnn_pynq), with the CPU time taken.
 
     .venv/bin/python bench/train_accuracy.py [--specs lfc_w1a1 sfc_w1a1] [--seeds 1 2 3] [--jobs 2]
-        [--set 'teacher: none' ...] [--out DIR]
+        [--set 'teacher: none' ...] [--peek] [--out DIR]
 
 Each seed is the example's spec with its `seed` replaced (and each --set line of its train
 block changed), built in its own directory with the spec's recipe on the full MNIST. Prints one
 row per spec: the mean test accuracy over the seeds and its spread (min..max), the validation
 accuracy of the models kept, the reference, and the CPU minutes of one training (mean). Target:
-every mean at or above its reference.
+every mean at or above its reference. --peek adds the best test accuracy of each training's
+epochs, the measure Brevitas publishes (bench/peek_test.py).
 """
 
 from __future__ import annotations
