@@ -3,7 +3,7 @@
 and estimated on the PYNQ-Z2 with qnnc's folding ('fps: max'); the Pareto front of accuracy
 against energy per inference, with FPS, LUT and BRAM.
 
-    .venv/bin/python bench/sweep_tfc.py [EPOCHS]     (default 10 epochs per trial)
+    .venv/bin/python bench/sweep_tfc.py [EPOCHS]     (default: the spec's 30 epochs per trial)
 
 Writes bench-out/sweep_tfc/ (summary.json, best.qnn, pareto.png); rerunning resumes.
 """
@@ -25,14 +25,16 @@ sweep {
 """
 
 
-def main(epochs: int) -> int:
+def main(epochs: int | None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     spec = OUT / "tfc_sweep.qnn"
     spec.write_text((ROOT / "specs" / "tfc_w1a1.qnn").read_text() + SWEEP)
-    cmd = [sys.executable, "-m", "qnnc", "sweep", str(spec), "--out", str(OUT), "--epochs", str(epochs)]
+    cmd = [sys.executable, "-m", "qnnc", "sweep", str(spec), "--out", str(OUT)]
+    if epochs is not None:
+        cmd += ["--epochs", str(epochs)]
     print("$", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10))
+    sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else None))

@@ -105,23 +105,27 @@ def test_the_pareto_front_and_the_recommendation():
 
 
 # ---- early stopping: Optuna's pruners on each trial's validation curve ----------------------------
-def curves_study(tmp_path, sweep):
+def curves_study(tmp_path, spec, **config):
     import optuna
 
     from qnnc.study.engine import SweepConfig, open_curves
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     config = SweepConfig(spec_path="t.qnn", root=str(tmp_path), storage=f"sqlite:///{tmp_path / 'study.db'}",
-                         study="s")
-    return open_curves(config, type("Spec", (), {"sweep": sweep})())
+                         study="s", **config)
+    return open_curves(config, spec)
 
 
 def epochs(*accuracies, phase="train") -> list[dict]:
     return [{"epoch": i + 1, "phase": phase, "val_accuracy": a} for i, a in enumerate(accuracies)]
 
 
+def sweep_spec(text: str):
+    return compile_text(TFC + "\nsweep {\n  weights: [1, 2]\n" + text + "\n}\n").spec
+
+
 def sweep_block(text: str):
-    return compile_text(TFC + "\nsweep {\n  weights: [1, 2]\n" + text + "\n}\n").spec.sweep
+    return sweep_spec(text).sweep
 
 
 def test_pruning_is_plateau_with_an_accuracy_to_reach_and_off_without():
@@ -136,7 +140,7 @@ def test_pruning_is_plateau_with_an_accuracy_to_reach_and_off_without():
 def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_path):
     from qnnc.study.early_stopping import Watch
 
-    curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 2"))
+    curves = curves_study(tmp_path, sweep_spec("min_accuracy: 90%\npatience: 2"))
     stuck = Watch(curves, 0)
     assert stuck.update(epochs(0.50, 0.60, 0.61)) is None  # too few epochs to judge
     assert stuck.update(epochs(0.50, 0.60, 0.61, 0.605)) is None  # epoch 3 was the best: one epoch since
@@ -153,10 +157,27 @@ def test_plateau_stops_a_trial_below_the_accuracy_that_stopped_improving(tmp_pat
     assert curves.trials[2].value == 0.92 and curves.trials[2].user_attrs == {"sweep_trial": 2}
 
 
+@pytest.mark.parametrize("block,config,stopped_at", [
+    ("min_accuracy: 95%", {}, 12),  # TFC's 30 epochs: 10 flat ones after the best (epoch 2) stop it
+    ("min_accuracy: 95%", {"epochs": 6}, 4),  # a third of 6 is under 2: 2
+    ("min_accuracy: 95%\nepochs: 15", {}, 7),  # the sweep's epochs per trial: 5
+    ("min_accuracy: 95%\npatience: 3", {}, 5),  # set: as set
+])
+def test_a_trial_has_a_third_of_its_epochs_to_improve_unless_patience_is_set(tmp_path, block, config, stopped_at):
+    """A decaying learning rate makes its largest gains last, after flat stretches: a trial below
+    min_accuracy is only stopped after a third of its epochs (at least 2) without improving."""
+    from qnnc.study.early_stopping import Watch
+
+    watch = Watch(curves_study(tmp_path, sweep_spec(block), **config), 0)
+    flat = [0.90, 0.93] + [0.93] * 20
+    reasons = [watch.update(epochs(*flat[:n])) for n in range(1, len(flat) + 1)]
+    assert reasons.index(next(r for r in reasons if r)) + 1 == stopped_at
+
+
 def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
     from qnnc.study.early_stopping import Watch
 
-    curves = curves_study(tmp_path, sweep_block("early_stop: median\npatience: 1"))
+    curves = curves_study(tmp_path, sweep_spec("early_stop: median\npatience: 1"))
     for number, acc in enumerate((0.8, 0.9)):
         done = Watch(curves, number)
         assert done.update(epochs(acc, acc, acc)) is None  # the first two trials are never stopped
@@ -169,7 +190,7 @@ def test_median_compares_with_earlier_trials_at_the_same_epoch(tmp_path):
 def test_fine_tuning_epochs_and_epochs_without_validation_are_not_reported(tmp_path):
     from qnnc.study.early_stopping import Watch
 
-    curves = curves_study(tmp_path, sweep_block("min_accuracy: 90%\npatience: 1"))
+    curves = curves_study(tmp_path, sweep_spec("min_accuracy: 90%\npatience: 1"))
     watch = Watch(curves, 0)
     rows = epochs(0.5, 0.6) + [{"epoch": 3, "phase": "train"}] + epochs(0.2, 0.2, 0.2, phase="finetune")
     assert watch.update(rows) is None

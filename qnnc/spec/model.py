@@ -547,8 +547,9 @@ class SweepSpec(Located):
         default="auto", description="early stopping of hopeless trials on validation accuracy (Optuna pruners): "
         "plateau stops a trial below min_accuracy that stopped improving, median one below the median of "
         "earlier trials at the same epoch; auto is plateau with min_accuracy, none without")
-    patience: int = Field(default=2, ge=1, description="epochs without improvement (plateau) or of warm-up "
-                          "(median) before a trial can be stopped")
+    patience: int | None = Field(default=None, ge=1, description="epochs without improvement (plateau) or of "
+                                 "warm-up (median) before a trial can be stopped; a third of each trial's epochs "
+                                 "(at least 2) if unset")
     validation: Annotated[float, BeforeValidator(_to_fraction), Field(gt=0, lt=1)] | None = Field(
         default=None, description="share of each trial's training samples held out: trials are chosen and stopped "
         "early on it; the train block's share if unset")

@@ -23,15 +23,24 @@ from qnnc.runtime import CURVE
 MIN_IMPROVEMENT = 1e-3  # a validation accuracy change smaller than this is no improvement
 
 
-def make_pruner(sweep):
-    """The Optuna pruner for a sweep block (Optuna's NopPruner when trials run to the end)."""
+def patience_of(sweep, epochs: int) -> int:
+    """Epochs without improvement (plateau) or of warm-up (median) before a trial can be stopped:
+    the sweep's ``patience``, else a third of a trial's ``epochs`` (at least 2). A decaying
+    learning rate (cosine, the default) makes a training's largest gains in its last epochs,
+    after flat stretches that a short patience takes for a plateau."""
+    return sweep.patience or max(2, epochs // 3)
+
+
+def make_pruner(sweep, epochs: int):
+    """The Optuna pruner for a sweep block whose trials train ``epochs`` epochs (Optuna's
+    NopPruner when trials run to the end)."""
     import optuna
 
-    kind = sweep.stopping
+    kind, patience = sweep.stopping, patience_of(sweep, epochs)
     if kind == "plateau":
-        return plateau_pruner(sweep.min_accuracy, sweep.patience)
+        return plateau_pruner(sweep.min_accuracy, patience)
     if kind == "median":  # steps are 1-based epochs: the first `patience` ones are warm-up
-        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=sweep.patience + 1)
+        return optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=patience + 1)
     return optuna.pruners.NopPruner()
 
 

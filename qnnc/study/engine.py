@@ -77,8 +77,9 @@ def open_curves(config: SweepConfig, spec):
     trials are asked and told by hand, so its storage has no heartbeat."""
     import optuna
 
+    epochs = config.epochs or spec.sweep.epochs or spec.train.epochs  # each trial's
     return racing(lambda: optuna.create_study(study_name=curves_name(config.study), storage=config.storage,
-                                              direction="maximize", pruner=make_pruner(spec.sweep),
+                                              direction="maximize", pruner=make_pruner(spec.sweep, epochs),
                                               load_if_exists=True), config.storage)
 
 
