@@ -47,6 +47,11 @@ class SweepConfig:
     jobs: int = 1  # trials at once in this process
     heartbeat_s: int = 20  # a trial whose worker is silent for 3 heartbeats is failed and retried
 
+    def trial_epochs(self, sweep) -> int | None:
+        """The epochs every trial is told to train: the command line's, else the sweep block's;
+        None leaves each trial its train block's."""
+        return self.epochs or sweep.epochs
+
 
 def default_storage(root: Path) -> str:
     return f"sqlite:///{Path(root).resolve() / 'study.db'}"
@@ -77,7 +82,7 @@ def open_curves(config: SweepConfig, spec):
     trials are asked and told by hand, so its storage has no heartbeat."""
     import optuna
 
-    epochs = config.epochs or spec.sweep.epochs or spec.train.epochs  # each trial's
+    epochs = config.trial_epochs(spec.sweep) or spec.train.epochs
     return racing(lambda: optuna.create_study(study_name=curves_name(config.study), storage=config.storage,
                                               direction="maximize", pruner=make_pruner(spec.sweep, epochs),
                                               load_if_exists=True), config.storage)
@@ -241,7 +246,7 @@ class Objective:
     def build_command(self, spec_path: Path, out: Path) -> list[str]:
         sweep = self.comp.spec.sweep
         cmd = [sys.executable, "-m", "qnnc", "build", str(spec_path), "--out", str(out), "--until", "estimate"]
-        for flag, value in (("--epochs", self.config.epochs or sweep.epochs),
+        for flag, value in (("--epochs", self.config.trial_epochs(sweep)),
                             ("--samples", self.config.samples or sweep.samples),
                             ("--test-samples", self.config.test_samples),
                             ("--validation", sweep.validation)):
