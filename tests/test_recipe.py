@@ -1,5 +1,5 @@
 """The training levers a spec sets (label smoothing, learning-rate warm-up, weight decay that
-spares the clipped low-bit weights, shifted training samples, batch-norm momentum), as the
+spares the clipped low-bit weights, shifted or elastically bent training samples, batch-norm momentum), as the
 generated train.py applies them."""
 
 from __future__ import annotations
@@ -154,17 +154,6 @@ def test_a_sequence_is_shifted_along_its_length(generated):
         assert any(torch.equal(shifted(a.unsqueeze(1), 0, d).squeeze(1), b) for d in range(-3, 4))
 
 
-def test_the_generated_step_trains_on_shifted_samples(generated, monkeypatch):
-    import torch
-
-    seen = []
-    monkeypatch.setattr(generated, "augment", lambda x: seen.append(x) or torch.zeros_like(x))
-    model = generated.Net()
-    x, y = torch.rand(4, 1, 8, 8) * 15, torch.tensor([0, 1, 2, 3])
-    generated.train_step(model, generated.make_optimizer(model), x, y)
-    assert len(seen) == 1 and seen[0].shape == (4, 1, 8, 8)
-
-
 @pytest.mark.parametrize("change,where", [
     ("input uint8[1, 8, 8] scale 1/16", "input uint8[1, 8, 8] scale 1/16"),  # no change: clean
     ("augment: shift(pixels=2)", "augment: shift(pixels=8)"),  # as wide as the input
@@ -183,6 +172,61 @@ def test_a_shift_of_features_is_refused():
         .replace("dataset: digits", 'dataset: npz(file="features.npz", classes=10)')  # the user's own features
     found = diagnostics(text)
     assert [d.code for d in found] == ["Q053"] and "features" in found[0].message
+
+
+def ramps(n: int, size: int):
+    """n copies of two images of one channel each: the column index plus 1 and the row index plus 1,
+    so that bilinear sampling at a moved point gives back the point's coordinate (plus 1)."""
+    import torch
+
+    grid = torch.arange(size, dtype=torch.float32) + 1
+    return grid.view(1, 1, 1, -1).expand(n, 1, size, size).contiguous(), \
+        grid.view(1, 1, -1, 1).expand(n, 1, size, size).contiguous()
+
+
+def test_an_elastic_field_moves_each_image_its_own_smooth_way(importer):
+    import torch
+
+    elastic = importer(SPEC.replace("shift(pixels=2)", "elastic(alpha=2, sigma=2)"))
+    columns, rows = ramps(8, 28)
+    torch.manual_seed(0)
+    dx = elastic.augment(columns) - columns
+    torch.manual_seed(0)
+    dy = elastic.augment(rows) - rows  # the same field, drawn again
+    inner = (slice(None), 0, slice(4, 24), slice(4, 24))  # never moved out of the image (|field| <= alpha)
+    field = torch.stack([dx[inner], dy[inner]])
+    assert field.abs().max() <= 2 and field.abs().mean() > 0.05  # moved, by at most alpha
+    steps = (field[..., 1:] - field[..., :-1]).abs().mean() / field.abs().mean()
+    assert steps < 0.5  # smooth: neighbours move alike (white noise: about 1.1)
+    assert not torch.allclose(field[:, 0], field[:, 1], atol=0.01)  # each image its own field
+    assert not torch.allclose(field[0], field[1], atol=0.01)  # rows and columns move apart
+    still = importer(SPEC.replace("shift(pixels=2)", "elastic(alpha=0.000001)"))
+    assert torch.allclose(still.augment(columns), columns, atol=1e-4)
+
+
+@pytest.mark.parametrize("augment", ["shift(pixels=2)", "elastic"])
+def test_the_generated_steps_train_on_augmented_samples(importer, monkeypatch, augment):
+    import torch
+
+    generated = importer(with_teacher(SPEC.replace("shift(pixels=2)", augment)))
+    seen = []
+    monkeypatch.setattr(generated, "augment", lambda x: seen.append(x) or torch.zeros_like(x))
+    model, teacher = generated.Net(), generated.Teacher()
+    x, y = torch.rand(4, 1, 8, 8) * 15, torch.tensor([0, 1, 2, 3])
+    generated.train_step(model, generated.make_optimizer(model), x, y, teacher)
+    generated.teacher_step(teacher, generated.make_teacher_optimizer(teacher), x, y)
+    assert [s.shape for s in seen] == [(4, 1, 8, 8)] * 2
+
+
+def test_elastic_on_what_is_not_an_image_is_refused():
+    from conftest import diagnostics
+
+    text = SPEC.replace("input uint8[1, 8, 8] scale 1/16", "input uint8[1, 64] scale 1/16") \
+        .replace("shift(pixels=2)", "elastic(sigma=3)") \
+        .replace("dataset: digits", 'dataset: npz(file="s.npz", classes=10)')  # the user's own sequences
+    found = diagnostics(text)
+    assert [d.code for d in found] == ["Q054"] and "[1, 64]" in found[0].message
+    assert diagnostics(SPEC.replace("shift(pixels=2)", "elastic(sigma=3)")) == []
 
 
 # ---- the float teacher (knowledge distillation) ------------------------------------------

@@ -72,7 +72,9 @@ def template_values(spec: m.Spec, spec_name: str) -> dict:
         "loss": "nn.BCEWithLogitsLoss()" if binary else loss_source(train.label_smoothing),
         "target": binary_target(train.label_smoothing) if binary else "y",
         "warmup": train.schedule.warmup,  # a number for the template's test
-        "shift": train.augment.pixels if train.augment.name == "shift" else 0,
+        "augment": train.augment.name if train.augment.name != "none" else None,
+        "shift": train.augment.pixels,
+        "elastic": {"alpha": literal(train.augment.alpha), "sigma": literal(train.augment.sigma)},
         "teacher": teacher_values(train.teacher),
         "binary": binary,
         "predict": "(logits[:, 0] > 0).long()" if binary else "logits.argmax(dim=1)",

@@ -47,4 +47,8 @@ def check_dataset(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
                f"is {min(spatial)} wide, not more than {augment.pixels} pixels"), train.span_of("augment"),
             hint="shift images ([C, H, W]) or sequences ([C, L]) by fewer pixels than they are wide"
             if spatial else "remove 'augment' (no shift means anything for features)"))
+    if augment.name == "elastic" and len(spatial) != 2:
+        found.append(Diagnostic(
+            "Q054", f"'elastic' bends images, and the input {list(net.input.shape)} is not one ([C, H, W])",
+            train.span_of("augment"), hint="use 'shift(pixels=N)' for sequences, or remove 'augment'"))
     return facts, found

@@ -341,11 +341,15 @@ class Schedule(_Choice):
 class Augment(_Choice):
     """Training-time changes to each batch (never exported, never at test time)."""
 
-    TAKES = {"none": frozenset(), "shift": frozenset({"pixels"})}
+    TAKES = {"none": frozenset(), "shift": frozenset({"pixels"}), "elastic": frozenset({"alpha", "sigma"})}
 
-    name: Literal["none", "shift"] = "none"
+    name: Literal["none", "shift", "elastic"] = "none"
     pixels: int = Field(default=2, ge=1, le=64, description="shift: the largest shift each way, in pixels (samples "
                         "of a 1-D input: along its length)")
+    alpha: float = Field(default=34.0, gt=0, le=1000, description="elastic: scale of the smoothed random "
+                         "displacement field, in pixels per unit of noise (Simard et al.: 34)")
+    sigma: float = Field(default=4.0, gt=0, le=64, description="elastic: width of the Gaussian that smooths the "
+                         "field, in pixels (Simard et al.: 4)")
 
 
 class Teacher(_Choice):
@@ -449,7 +453,8 @@ class TrainSpec(Located):
                                  "better validation accuracy; every epoch runs if unset")
     augment: Annotated[Augment, BeforeValidator(_call_to_dict)] = Field(
         default=Augment(), description="shift(pixels=N): each training sample moved by up to N pixels each way, "
-        "its own random shift, zero-filled (MNIST's digits, I/Q frames); none by default")
+        "its own random shift, zero-filled (MNIST's digits, I/Q frames); elastic(alpha=34, sigma=4): each image's "
+        "pixels moved by a smooth random field (Simard et al. 2003); none by default")
     teacher: Annotated[Teacher, BeforeValidator(_call_to_dict)] = Field(
         default=Teacher(), description="float(epochs=N, lr=..., weight=..., temperature=...): first train the same "
         "network in float (float weights, every activation a ReLU), then train the quantized one on its softened "
