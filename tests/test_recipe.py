@@ -1,6 +1,6 @@
 """The training levers a spec sets (label smoothing, learning-rate warm-up, weight decay that
-spares the clipped low-bit weights, shifted or elastically bent training samples, batch-norm momentum), as the
-generated train.py applies them."""
+spares the clipped low-bit weights, shifted or elastically bent training samples, batch-norm
+momentum), as the generated train.py applies them."""
 
 from __future__ import annotations
 
