@@ -47,8 +47,9 @@ def check_dataset(spec: m.Spec, facts: Facts) -> tuple[Facts, list[Diagnostic]]:
                f"is {min(spatial)} wide, not more than {augment.pixels} pixels"), train.span_of("augment"),
             hint="shift images ([C, H, W]) or sequences ([C, L]) by fewer pixels than they are wide"
             if spatial else "remove 'augment' (no shift means anything for features)"))
-    if augment.name == "elastic" and len(spatial) != 2:
+    if augment.name == "elastic" and (len(spatial) != 2 or min(spatial) < 2):
         found.append(Diagnostic(
-            "Q054", f"'elastic' bends images, and the input {list(net.input.shape)} is not one ([C, H, W])",
+            "Q054", f"'elastic' bends images, and the input {list(net.input.shape)} is not one ([C, H, W], "
+            "at least 2 pixels each way)",
             train.span_of("augment"), hint="use 'shift(pixels=N)' for sequences, or remove 'augment'"))
     return facts, found
