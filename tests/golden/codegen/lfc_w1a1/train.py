@@ -54,19 +54,24 @@ def predict(logits):
     return logits.argmax(dim=1)
 
 
-def augment(x, most=1):
-    """Each sample moved by its own random shift of up to `most` pixels each way along every
-    spatial axis (rows and columns; a 1-D input's length), the pixels moved in zero."""
-    axes = x.dim() - 2
-    padded = torch.nn.functional.pad(x, (most, most) * axes)
-    n = len(x)
-    index = [torch.arange(n).view(-1, *[1] * (axes + 1)), torch.arange(x.shape[1]).view(1, -1, *[1] * axes)]
-    for axis, size in enumerate(x.shape[2:]):
-        shape = [n, 1] + [1] * axes
-        shape[2 + axis] = size
-        offset = torch.randint(0, 2 * most + 1, (n, 1))
-        index.append((offset + torch.arange(size)).view(shape))
-    return padded[tuple(index)]
+def augment(x, alpha=12.0, sigma=4.0):
+    """Elastic distortion (Simard et al. 2003): each image's pixels moved by its own smooth random
+    field, uniform noise in [-1, 1] blurred by a Gaussian of `sigma` pixels (cut at 2 sigma) and
+    scaled by `alpha`, sampled bilinearly, zero outside the image."""
+    n, _, h, w = x.shape
+    radius = int(2 * sigma)
+    taps = torch.arange(-radius, radius + 1, dtype=x.dtype)
+    kernel = torch.exp(-taps**2 / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    field = torch.rand(n * 2, 1, h, w) * 2 - 1
+    field = torch.nn.functional.conv2d(field, kernel.view(1, 1, 1, -1), padding=(0, radius))
+    field = torch.nn.functional.conv2d(field, kernel.view(1, 1, -1, 1), padding=(radius, 0))
+    field = field.view(n, 2, h, w) * alpha
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=x.dtype), torch.arange(w, dtype=x.dtype), indexing="ij")
+    gx = (xs + field[:, 0]) * (2 / (w - 1)) - 1
+    gy = (ys + field[:, 1]) * (2 / (h - 1)) - 1
+    grid = torch.stack([gx, gy], dim=-1)
+    return torch.nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
 def make_teacher_optimizer(teacher):
