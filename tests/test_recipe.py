@@ -226,7 +226,7 @@ def test_elastic_on_what_is_not_an_image_is_refused():
         .replace("dataset: digits", 'dataset: npz(file="s.npz", classes=10)')  # the user's own sequences
     found = diagnostics(text)
     assert [d.code for d in found] == ["Q054"] and "[1, 64]" in found[0].message
-    column = text.replace("input uint8[1, 64]", "input uint8[1, 64, 1]")  # an image no pixel wide to bend along
+    column = text.replace("input uint8[1, 64]", "input uint8[1, 64, 1]")  # an image 1 pixel wide
     assert [d.code for d in diagnostics(column)] == ["Q054"]
     assert diagnostics(SPEC.replace("shift(pixels=2)", "elastic(sigma=3)")) == []
 
