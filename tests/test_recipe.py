@@ -200,6 +200,13 @@ def test_an_elastic_field_moves_each_image_its_own_smooth_way(importer):
     assert steps < 0.5  # smooth: neighbours move alike (white noise: about 1.1)
     assert not torch.allclose(field[:, 0], field[:, 1], atol=0.01)  # each image its own field
     assert not torch.allclose(field[0], field[1], atol=0.01)  # rows and columns move apart
+    torch.manual_seed(0)  # Simard's field: the same noise convolved with a Gaussian cut at 2 sigma, zero-padded
+    noise = torch.rand(8 * 2, 1, 28, 28) * 2 - 1
+    kernel = torch.exp(-torch.arange(-4.0, 5.0) ** 2 / 8)
+    kernel = kernel / kernel.sum()
+    smooth = torch.nn.functional.conv2d(noise, kernel.view(1, 1, 1, -1), padding=(0, 4))
+    smooth = torch.nn.functional.conv2d(smooth, kernel.view(1, 1, -1, 1), padding=(4, 0)).view(8, 2, 28, 28) * 2
+    assert torch.allclose(field, smooth[:, :, 4:24, 4:24].movedim(1, 0), atol=1e-4)
     still = importer(SPEC.replace("shift(pixels=2)", "elastic(alpha=0.000001)"))
     assert torch.allclose(still.augment(columns), columns, atol=1e-4)
 
