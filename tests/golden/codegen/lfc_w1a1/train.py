@@ -54,7 +54,7 @@ def predict(logits):
     return logits.argmax(dim=1)
 
 
-def augment(x, alpha=12.0, sigma=4.0):
+def augment(x, alpha=16.0, sigma=4.0):
     """Elastic distortion (Simard et al. 2003): each image's pixels moved by its own smooth random
     field, uniform noise in [-1, 1] blurred by a Gaussian of `sigma` pixels (cut at 2 sigma) and
     scaled by `alpha`, sampled bilinearly, zero outside the image. The blur is a product with
