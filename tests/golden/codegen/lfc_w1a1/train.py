@@ -16,7 +16,7 @@ from model import PRUNE_GROUPS, Net, Teacher
 
 RECIPE = Recipe(
     dataset='mnist',
-    epochs=50,
+    epochs=55,
     batch=64,
     seed=1,
     outputs=10,
